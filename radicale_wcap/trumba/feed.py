@@ -562,7 +562,7 @@ def _check_lines(comp: Component, zones: _Zones | None, *, fatal: frozenset[str]
         problem = _value_problem(cl, zones, comp)
         if problem:
             if cl.name in fatal:
-                raise _Rejected(problem[0], f"line {cl.line}: {problem[1]}", cl.line)
+                raise _Rejected(problem[0], problem[1], cl.line)
             comp.warn(problem[0], cl.line, problem[1] + "; property ignored")
             continue
         seen.add(cl.name)
@@ -604,7 +604,7 @@ def _check_valarms(comp: Component, zones: _Zones) -> None:
                 raise _Rejected(Code.CONTENT_LINE_INVALID, f"VALARM without {missing[0]}")
             kept.append(child)
         except _Rejected as rejected:
-            comp.warn(rejected.code, child.line, rejected.detail + "; alarm ignored")
+            comp.warn(rejected.code, rejected.line or child.line, rejected.detail + "; alarm ignored")
         comp.warnings.extend(child.warnings)
         child.warnings = []
     comp.children = kept
@@ -807,7 +807,8 @@ def _collect_events(feed: Feed, vevents: list[Component], zones: _Zones, cancel:
         try:
             _check_vevent(comp, zones, cancel)
         except _Rejected as rejected:
-            message = reject(comp, uid, rejected.code, rejected.detail)
+            where = f"line {rejected.line}: " if rejected.line else ""
+            message = reject(comp, uid, rejected.code, where + rejected.detail)
             if uid is not None and comp.get("RECURRENCE-ID") is None:
                 failed_masters.setdefault(uid, message)
             feed.messages.extend(Message(c, uid=uid, line=ln, detail=d) for c, ln, d in comp.warnings)

@@ -321,6 +321,8 @@ def json_to_vcalendar(data: dict, *, existing=None, default_tz: str):
             vevent.add("categories").value = merged["categories"]
 
     start = _start_of(vevent, merged, current)
+    if current and "time" in changed and not {"ending_date", "ending_time"} & set(given):
+        _keep_duration(merged, current, start, vevent)
     if "time" in changed:
         _write_time(vevent, merged, start)
     if "recurrence" in changed or ("time" in changed and merged["rec_type"] != CUSTOM):
@@ -507,6 +509,19 @@ def _start_of(vevent, merged, current):
         raise ValidationError("starting_time is required unless all_day is true")
     tzinfo = _tzinfo(merged["timezone"], current, vevent)
     return dt.datetime.combine(day, dt.time.fromisoformat(merged["starting_time"]), tzinfo)
+
+
+def _keep_duration(merged, current, start, vevent):
+    """A request that moves the start and names no end moves the end too."""
+    old_start = vevent.dtstart.value
+    length = _event_end(vevent, old_start) - old_start
+    if merged["all_day"] != current["all_day"]:
+        return  # the old length is meaningless in the other unit
+    end = start + length
+    if merged["all_day"]:
+        merged["ending_date"] = (end - dt.timedelta(days=1)).isoformat()
+    else:
+        merged["ending_date"], merged["ending_time"] = end.date().isoformat(), end.strftime("%H:%M:%S")
 
 
 def _write_time(vevent, merged, start):

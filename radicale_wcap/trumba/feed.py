@@ -686,7 +686,7 @@ def _generated_vtimezone(tzid: str) -> list[str]:
         try:
             from radicale_wcap.timezones import vtimezone
             obj = vtimezone(tzid)
-        except ImportError:
+        except Exception:  # not written yet, or refuses a zone zoneinfo knows
             obj = _own_vtimezone(tzid)
         if hasattr(obj, "serialize"):
             obj = obj.serialize()
@@ -825,7 +825,8 @@ def _collect_events(feed: Feed, vevents: list[Component], zones: _Zones, cancel:
         groups.setdefault(uid, []).append(comp)
 
     for uid, group in groups.items():
-        messages = [m for comp in group for m in warnings[id(comp)]]
+        messages = sorted((m for comp in group for m in warnings[id(comp)]),
+                          key=lambda m: m.line or 0)
         has_master = any(_recurrence_key(comp) is None for comp in group)
         if uid in failed_masters and not has_master:
             cause = failed_masters[uid]

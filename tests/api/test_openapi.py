@@ -132,3 +132,13 @@ def test_validator_is_not_vacuous():
     with pytest.raises(AssertionError):
         validate({"status": "failure", "error-code": "E9999", "error-info": ""},
                  {"$ref": "#/components/schemas/IcsFailure"})
+
+
+def test_docs_list_every_error_and_rec_type():
+    text = (pathlib.Path(__file__).parents[2] / "docs" / "api.md").read_text("utf-8")
+    for error in errors.ICS_ERRORS:
+        assert f"| `{error.code}` | {error.http_status} | `{error.name}` |" in text
+    for row in errors.REST_ERRORS:
+        assert f"| `{row.name}` | {row.http_status} |" in text
+    for rec in REC_TYPES:
+        assert f"| {rec.code} | {rec.freq or '—'} |" in text

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import uuid
 import zoneinfo
 from typing import NamedTuple
 
@@ -335,7 +336,6 @@ def json_to_vcalendar(data: dict, *, existing=None, default_tz: str):
 
 
 def _new_uid() -> str:
-    import uuid
     return str(uuid.uuid4())
 
 

@@ -362,3 +362,31 @@ def test_uids_with_path_characters_are_kept(uid):
                                                    start="DTSTART:20240216T190000\n")))
     assert [e.uid for e in feed.events] == [uid]
     assert {v.uid.value for v in vobject.readOne(feed.events[0].ical).vevent_list} == {uid}
+
+
+def test_other_components_are_reported_and_skipped():
+    todo = "BEGIN:VTODO\nUID:t1\nSUMMARY:task\nEND:VTODO\n"
+    feed = parse(calendar(todo, event()))
+    assert codes(feed.messages) == [(2101, 5)]
+    assert [e.uid for e in feed.events] == ["e1@example.org"]
+
+
+def test_floating_rdate_exdate_take_calendar_zone():
+    feed = parse(calendar(event(extra="RRULE:FREQ=DAILY;COUNT=5\nEXDATE:20240216T180000,"
+                                      "20240217T180000\nRDATE:20240301T180000\n")))
+    ical = feed.events[0].ical
+    assert f"EXDATE;TZID={TZ}:20240216T180000,20240217T180000\r\n" in ical
+    assert f"RDATE;TZID={TZ}:20240301T180000\r\n" in ical
+    assert len(list(vobject.readOne(ical).vevent.getrruleset())) == 4
+
+
+def test_utf16_body_with_bom():
+    body = calendar(event(summary="Grüße")).replace("\n", "\r\n").encode("utf-16")
+    feed = parse(body)
+    assert not feed.all_messages()
+    assert vobject.readOne(feed.events[0].ical).vevent.summary.value == "Grüße"
+
+
+def test_blank_lines_are_ignored_and_keep_numbering():
+    feed = parse(calendar(event(), "\n", event(uid="e2", extra="BAD LINE\n")))
+    assert codes(feed.events[1].messages) == [(2102, 17)]

@@ -1,0 +1,362 @@
+"""The WCAP command table: one `Command` row per command, one `Param` per parameter row.
+
+Rows follow the manual's Table 7-1 (37 commands) and each command's parameter table
+(7-9 .. 7-44), in the manual's spelling, plus the WCAP 3.x commands of the Calendar
+Server 6 docs ([Q1]/[Q4]/[63] in wcap-clients.md: gettime, fetch_deletedcomponents, list,
+list_subscribed, subscribe_calendars, unsubscribe_calendars) and the parameters real
+clients send that the 2002 manual lacks (each with a ``note``).
+
+`radicale_wcap.wcap.dispatch` reads this table: it checks the session per
+``Command.session``, parses every ``Param`` (unknown keys are ignored: clients send
+``appid`` and more everywhere), applies defaults, and maps a bad value to
+``Command.bad_param_errno`` (a missing ``calid`` to 38 CALID_NOT_SPECIFIED, a bad
+``tzid``/``tzidout`` to ``Command.bad_tzid_errno``). Handlers get typed values.
+
+A default of ``None`` for ``calid`` means "the current user's calendar" (the handler
+knows the user); ``tzid`` ``None`` means the server default zone.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Mapping
+
+from ..errors import WcapErrno as E
+from ..params import (AlarmTime, Attendee, Bool, DateTime, Duration, Geo, Int, Keyword,
+                      Param, RRule, SemicolonList, Text, TzId)
+
+
+class Session(enum.Enum):
+    """How a command uses ``id``.
+
+    REQUIRED: missing/invalid/expired ``id`` -> errno 1 LOGIN_FAILED (and only then).
+    NONE: ``id`` is not a session for this command (login, version, get_guids,
+    check_id whose ``id`` is the value being checked).
+    OPTIONAL: a valid ``id`` gives the handler a user; a bad one is not an error
+    (logout: a client quitting with an expired session must not be sent to re-login).
+    """
+
+    REQUIRED = "required"
+    NONE = "none"
+    OPTIONAL = "optional"
+
+
+FMT_OUTS = ("text/calendar", "text/xml", "text/js")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    manual: str
+    session: Session
+    params: tuple[Param, ...]
+    failed: E = E.NOT_FOUND
+    bad_param: E | None = None
+    bad_tzid: E | None = None
+    fmt_out: str | None = None
+    http_methods: tuple[str, ...] = ("GET", "POST")
+    note: str = ""
+
+    @property
+    def bad_param_errno(self) -> E:
+        return self.bad_param if self.bad_param is not None else self.failed
+
+    @property
+    def bad_tzid_errno(self) -> E:
+        return self.bad_tzid if self.bad_tzid is not None else self.bad_param_errno
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+# Table 7-7 (compstate). The manual prints REQUEST_NEEDS-ACTION once; Lightning sends
+# REQUEST-NEEDS-ACTION (invitations manager), so both spellings mean the same state.
+COMPSTATES = ("REPLY-DECLINED", "REPLY-ACCEPTED", "REQUEST-COMPLETED", "REQUEST-NEEDS-ACTION",
+              "REQUEST-NEEDSNOACTION", "REQUEST-PENDING", "REQUEST-WAITFORREPLY", "ALL")
+COMPSTATE = Keyword(*COMPSTATES, aliases={"REQUEST_NEEDS-ACTION": "REQUEST-NEEDS-ACTION"})
+
+# "Deleting or Modifying Recurring Components": mod 1..4.
+MOD = Int(1, 4)
+# storeevents method (Table 7-37); 256 is what Lightning sends for an attendee's own
+# copy (UPDATE, wcap-clients.md §2.3 item 13).
+METHODS = (1, 2, 4, 8, 16, 32, 256)
+# status codes of store* (Table 7-37/7-39).
+STATUS_CODES = ("CONFIRMED", "CANCELLED", "TENTATIVE", "NEEDS-ACTION", "COMPLETED",
+                "IN-PROCESS", "DRAFT", "FINAL")
+
+# ---------------------------------------------------------------- shared rows
+# Each is a row that appears, identical, in many of the manual's tables.
+
+ID = Param("id", Text(), note="session id; checked by the dispatcher per Command.session")
+FMT_OUT = Param("fmt-out", Text(), note="checked by the dispatcher; default is configurable")
+APPID = Param("appid", Text(), note="runtime only (Table 7-4); Lightning sends "
+              "appid=mozilla-calendar on every session command, so every command accepts it")
+BRIEF = Param("brief", Bool(), False)
+CALIDS = Param("calid", SemicolonList(Text()), None, note="None: the current user's calendar; "
+               "an item may be mailto:addr ([Q4])")
+CALID_ONE = Param("calid", Text(), None)
+CALID_REQ = Param("calid", Text(), required=True)
+COMPONENT_TYPE = Param("component-type", Keyword("event", "todo", "all", fallback="all"), "all",
+                       note="manual: an invalid value means all")
+COMPRESSED = Param("compressed", Bool(), False)
+COMPSTATE_ROW = Param("compstate", SemicolonList(COMPSTATE), None, note="None: ALL")
+DTSTART = Param("dtstart", DateTime(), None, note="0 or absent: unbounded")
+DTEND = Param("dtend", DateTime(), None, note="0 or absent: unbounded")
+MAXRESULTS = Param("maxResults", Int(0), 0)
+TZID = Param("tzid", TzId(), None, note="None: server default zone")
+TZIDOUT = Param("tzidout", TzId(), None, note="None: Zulu")
+NOTIFY = Param("notify", Bool(), False)
+# WCAP 3.x fetch extras ([Q4]/[63]; Lightning sends all of them on every fetch and store).
+RECURRING = Param("recurring", Bool(), False,
+                  note="[Q4]: 1 = master + exceptions, 0 = expanded instances; Lightning sends 1")
+EMAILORCALID = Param("emailorcalid", Bool(), False,
+                     note="[Q4]: 1 = e-mail in ATTENDEE/ORGANIZER value, calid in X-S1CS-CALID")
+RELATIVEALARM = Param("relativealarm", Bool(), False,
+                      note="Lightning: alarms as relative TRIGGER durations")
+ATTRSET = Param("attrset", Int(0, 2), 2, note="[63] fetchcomponents_by_range")
+WCAP3_FETCH = (RECURRING, EMAILORCALID, RELATIVEALARM, APPID)
+
+FETCH_RANGE_PARAMS = (BRIEF, CALIDS, COMPONENT_TYPE, COMPRESSED, COMPSTATE_ROW, DTEND, DTSTART,
+                      FMT_OUT, ID, MAXRESULTS, TZID, TZIDOUT) + WCAP3_FETCH
+
+FETCH_BY_ID_PARAMS = (BRIEF, CALID_ONE, COMPRESSED, COMPSTATE_ROW, FMT_OUT, ID,
+                      Param("mod", MOD, 1), Param("rid", SemicolonList(DateTime()), None,
+                                                  note="0: not an instance; Lightning sends one"),
+                      TZID, TZIDOUT,
+                      Param("uid", SemicolonList(Text()), required=True)) + WCAP3_FETCH
+
+DELETE_RANGE_PARAMS = (APPID, BRIEF, CALIDS, DTEND, DTSTART, FMT_OUT, ID)
+
+DELETE_BY_ID_PARAMS = (APPID, BRIEF, CALID_REQ, FMT_OUT, ID,
+                       Param("mod", SemicolonList(MOD), required=True,
+                             note="Lightning sends one mod for a whole uid/rid list (§2.4)"),
+                       NOTIFY,
+                       Param("rid", SemicolonList(DateTime()), required=True,
+                             note="0: not an instance"),
+                       TZID, Param("uid", SemicolonList(Text()), required=True),
+                       Param("smtp", Bool(), None, note="Lightning extra"),
+                       Param("smtpNotify", Bool(), None, note="Lightning extra"))
+
+
+def _store_params(kind: str) -> tuple[Param, ...]:
+    """Table 7-37 (storeevents) / 7-39 (storetodos) plus Lightning's extras."""
+    rows = [
+        Param("alarmAudio", AlarmTime()), Param("alarmDescription", Text()),
+        Param("alarmEmails", SemicolonList(Text())), Param("alarmFlashing", AlarmTime()),
+        Param("alarmPopup", AlarmTime(), note="[Q4]: date-time or ISO 8601 duration"),
+        Param("alarmStart", AlarmTime(), note="[Q4]: date-time or ISO 8601 duration (-PT15M)"),
+        APPID, Param("attachments", SemicolonList(Text())),
+        Param("attendees", SemicolonList(Attendee()), note="attendees= (empty) clears them"),
+        BRIEF, CALID_REQ, Param("categories", SemicolonList(Text())), COMPRESSED,
+        Param("contacts", SemicolonList(Text())), Param("desc", Text()),
+        Param("dtstart", DateTime(zero_allowed=False)),
+        Param("duration", Duration()),
+        Param("exdates", SemicolonList(DateTime(zero_allowed=False))),
+        Param("exrules", SemicolonList(RRule(), quotes=True)),
+        Param("fetch", Bool(), False), FMT_OUT, Param("geo", Geo()),
+        Param("icsClass", Keyword("PUBLIC", "PRIVATE", "CONFIDENTIAL")),
+        Param("icsUrl", Text()), ID, Param("isAllDay", Bool()), Param("language", Text()),
+        Param("location", Text()), Param("method", Int(allowed=METHODS), 1),
+        Param("mod", MOD), NOTIFY, Param("orgEmail", Text()), Param("orgUID", Text()),
+        Param("priority", Int(0, 9)), Param("rchange", Bool(), False),
+        Param("rdates", SemicolonList(DateTime(zero_allowed=False))),
+        Param("relatedTos", SemicolonList(Text(), quotes=True)),
+        Param("replace", Bool(), False), Param("resources", SemicolonList(Text())),
+        Param("rid", DateTime(), None, note="0: not an instance"),
+        Param("rrules", SemicolonList(RRule(), quotes=True)),
+        Param("seq", Int(0)), Param("status", Int(0, len(STATUS_CODES) - 1)),
+        Param("summary", Text()),
+        Param("tzid", TzId(), None, note="manual: default GMT (dates already Zulu)"),
+        TZIDOUT, Param("uid", Text()),
+        # Lightning / WCAP 3.x extras (wcap-clients.md §2.3, §5.9)
+        Param("storetype", Int(1, 2), None, note="1 create (63 if it exists), 2 modify (62 "
+              "if missing), absent: create-or-update"),
+        Param("orgCalid", Text(), note="Lightning: organizer by calid"),
+        Param("smtp", Bool(), None), Param("smtpNotify", Bool(), None),
+        Param("transparent", Bool(), None, note="Lightning: TRANSP"),
+        Param("icsSent", Text(), None),
+        Param("comments", Text(), None, note="manual's decline example"),
+        Param("charset", Text(), None, note="[63]"),
+        RECURRING, EMAILORCALID, RELATIVEALARM,
+    ]
+    if kind == "event":
+        rows.append(Param("dtend", DateTime(zero_allowed=False)))
+    else:
+        rows += [Param("completed", DateTime(), None, note="0 clears it"),
+                 Param("due", DateTime(zero_allowed=False)), Param("percent", Int(0, 100))]
+    return tuple(rows)
+
+
+VERIFY_PARAMS = (CALID_ONE, FMT_OUT, ID,
+                 Param("rid", SemicolonList(DateTime()), required=True),
+                 TZID, Param("uid", SemicolonList(Text()), required=True))
+
+S = Session
+
+_ROWS = (
+    # ---- Table 7-1, in the manual's order
+    Command("addlink", "Table 7-9", S.REQUIRED, (
+        Param("destCal", Text(), required=True), ID,
+        Param("rid", SemicolonList(DateTime()), required=True),
+        Param("srcCal", Text(), required=True),
+        Param("uid", SemicolonList(Text()), required=True), FMT_OUT),
+        failed=E.ADDLINK_FAILED, note="deprecated in [Q1]"),
+    Command("change_password", "Table 7-10", S.REQUIRED, (
+        ID, Param("newPassword", Text(), required=True),
+        Param("oldPassword", Text(), required=True), FMT_OUT),
+        failed=E.CHANGE_PASSWORD_FAILED),
+    Command("check_id", "Table 7-11", S.NONE, (ID, FMT_OUT), failed=E.BAD_ARGUMENTS,
+            note="id is the value checked: an invalid one answers X-NSCP-WCAP-CHECK-ID:0, "
+                 "not errno 1"),
+    Command("createcalendar", "Table 7-12", S.REQUIRED, (
+        CALID_REQ, ID, FMT_OUT, Param("set_calprops", Bool(), False),
+        Param("name", Text()), Param("categories", SemicolonList(Text())),
+        Param("description", Text()), Param("tzid", TzId()), Param("acl", SemicolonList(Text()))),
+        failed=E.CREATECALENDAR_FAILED, bad_param=E.ILLEGAL_CALID_NAME),
+    Command("deletecalendar", "Table 7-13", S.REQUIRED, (CALID_REQ, ID, FMT_OUT),
+            failed=E.DELETECALENDAR_FAILED),
+    Command("deletecomponents_by_range", "Table 7-14", S.REQUIRED, DELETE_RANGE_PARAMS,
+            failed=E.DELETECOMPONENTS_BY_RANGE_FAILED),
+    Command("deleteevents_by_id", "Table 7-15", S.REQUIRED, DELETE_BY_ID_PARAMS,
+            failed=E.DELETE_EVENTS_BY_ID_FAILED),
+    Command("deleteevents_by_range", "Table 7-16", S.REQUIRED, DELETE_RANGE_PARAMS + (TZID,),
+            failed=E.DELETEEVENTS_BY_RANGE_FAILED),
+    Command("deletetodos_by_id", "Table 7-17", S.REQUIRED, DELETE_BY_ID_PARAMS,
+            failed=E.DELETE_TODOS_BY_ID_FAILED),
+    Command("deletetodos_by_range", "Table 7-18", S.REQUIRED, DELETE_RANGE_PARAMS + (TZID,),
+            failed=E.DELETETODOS_BY_RANGE_FAILED),
+    Command("export", "Table 7-19", S.REQUIRED, (
+        CALIDS, Param("content-out", Keyword("text/calendar", "text/xml"), required=True),
+        DTEND, DTSTART, ID),
+        failed=E.NOT_FOUND, bad_param=E.BAD_ARGUMENTS,
+        note="manual: HTTP POST (multipart); GET accepted too, the answer is the file"),
+    Command("fetchcomponents_by_alarmrange", "Table 7-20", S.REQUIRED, FETCH_RANGE_PARAMS,
+            failed=E.FETCH_BY_ALARM_RANGE_FAILED),
+    Command("fetchcomponents_by_attendee_error", "Table 7-21", S.REQUIRED, (
+        Param("attendee", Text()), BRIEF, CALIDS, COMPONENT_TYPE, COMPRESSED, FMT_OUT, ID,
+        MAXRESULTS, TZIDOUT) + WCAP3_FETCH,
+        failed=E.FETCH_BY_ATTENDEE_ERROR_FAILED),
+    Command("fetchcomponents_by_lastmod", "Table 7-22", S.REQUIRED, FETCH_RANGE_PARAMS,
+            failed=E.FETCH_BY_LAST_MODIFIED_FAILED),
+    Command("fetchcomponents_by_range", "Table 7-23", S.REQUIRED, FETCH_RANGE_PARAMS + (ATTRSET,),
+            failed=E.FETCHBYDATERANGE_FAILED, bad_tzid=E.FETCHCOMPONENTS_FAILED_BAD_TZID),
+    Command("fetchevents_by_id", "Table 7-24", S.REQUIRED, FETCH_BY_ID_PARAMS,
+            failed=E.FETCH_EVENTS_BY_ID_FAILED, bad_tzid=E.FETCHCOMPONENTS_FAILED_BAD_TZID,
+            note="not found must be 9 or 59 (Lightning then tries fetchtodos_by_id)"),
+    Command("fetchtodos_by_id", "Table 7-25", S.REQUIRED, FETCH_BY_ID_PARAMS,
+            failed=E.FETCH_TODOS_BY_ID_FAILED, bad_tzid=E.FETCHCOMPONENTS_FAILED_BAD_TZID,
+            note="not found should be 59 (Lightning only hides 9 and 59)"),
+    Command("get_all_timezones", "Table 7-26", S.REQUIRED, (DTEND, DTSTART, FMT_OUT, ID),
+            failed=E.GET_ALL_TIMEZONES_FAILED),
+    Command("get_calprops", "Table 7-27", S.REQUIRED, (
+        CALIDS, FMT_OUT, ID, Param("invitecount", Bool(), False, note="[63]")),
+        failed=E.GET_CALPROPS_FAILED),
+    Command("get_freebusy", "Table 7-28", S.REQUIRED, (
+        Param("busyonly", Bool(), True,
+              note="manual default 0; [Q4] (WCAP 3.x, which version.wcap claims) says 1. "
+                   "Lightning always sends it, so only the 3.x default is exposed"),
+        CALIDS, Param("dtstart", DateTime(zero_allowed=False), required=True),
+        Param("dtend", DateTime(zero_allowed=False), required=True), FMT_OUT, ID, TZID, TZIDOUT,
+        Param("duration", Duration(), None, note="[Q4]"),
+        Param("freebusybegin", Int(0), None, note="[Q4]"),
+        Param("freebusyend", Int(0), None, note="[Q4]"), APPID),
+        failed=E.GET_FREEBUSY_FAILED),
+    Command("get_guids", "Table 7-29", S.NONE, (
+        Param("guidCount", Int(1, 1000), 1, aliases=("count",),
+              note="capped at 1000 so one GET cannot ask for millions"), FMT_OUT),
+        failed=E.BAD_ARGUMENTS, note="manual: the client need not be authenticated"),
+    Command("get_userprefs", "Table 7-30", S.REQUIRED, (
+        FMT_OUT, ID, Param("userid", Text(), None,
+                           note="manual: admin only; Lightning always sends its own id")),
+        failed=E.GET_USERPREFS_FAILED),
+    Command("import", "Table 7-31", S.REQUIRED, (
+        APPID, CALID_REQ, Param("content-in", Keyword("text/calendar", "text/xml"), required=True),
+        DTEND, DTSTART, ID, FMT_OUT),
+        failed=E.WRITE_IMPORT_FAILED, bad_param=E.BAD_IMPORT_ARGUMENTS, http_methods=("POST",),
+        note="multipart POST; the body is read by the import handler"),
+    Command("login", "Table 7-32", S.NONE, (
+        FMT_OUT, Param("lang", Text()), Param("password", Text()),
+        Param("refresh", Bool(), None), Param("user", Text()), APPID),
+        failed=E.LOGIN_FAILED,
+        note="bad credentials -> errno 1 (Lightning prompts again); text/html is not served"),
+    Command("logout", "Table 7-33", S.OPTIONAL, (FMT_OUT, ID), failed=E.NOT_FOUND,
+            note="success is errno -1 (Lightning expects it)"),
+    Command("ping", "manual 'ping' (no table)", S.REQUIRED, (FMT_OUT, ID), failed=E.NOT_FOUND),
+    Command("search_calprops", "Table 7-34", S.REQUIRED, (
+        Param("calid", Bool(), False, note="a boolean flag here, not a calendar id"), ID,
+        FMT_OUT, Param("maxResults", Int(0), 200), Param("name", Bool(), False),
+        Param("primaryOwner", Bool(), False), Param("searchOpts", Int(0, 3), 0),
+        Param("search-string", Text(), required=True)),
+        failed=E.SEARCH_CALPROPS_FAILED),
+    Command("set_calprops", "Table 7-35", S.REQUIRED, (
+        Param("acl", SemicolonList(Text())),
+        Param("cal", Text(), repeat=True, note="encoded parameter list per calendar"),
+        CALID_REQ, Param("categories", SemicolonList(Text())), Param("charset", Text()),
+        Param("description", Text()), FMT_OUT, ID, Param("lang", Text()),
+        Param("master", Text()), Param("multiple", Int(0), 0), Param("name", Text()),
+        Param("owners", SemicolonList(Text())), Param("read", Int(allowed=(0, 1, 4))),
+        Param("tzid", TzId()), Param("write", Int(allowed=(0, 1, 4)))),
+        failed=E.SETCALPROPS_FAILED),
+    Command("set_userprefs", "Table 7-36", S.REQUIRED, (
+        Param("add_attrs", SemicolonList(Text())), Param("convertCalid", Bool(), False),
+        Param("del_attrs", SemicolonList(Text())), FMT_OUT, ID,
+        Param("set_attrs", SemicolonList(Text())), Param("userid", Text())),
+        failed=E.SET_USERPREFS_FAILED),
+    Command("storeevents", "Table 7-37", S.REQUIRED, _store_params("event"),
+            failed=E.STOREEVENTS_FAILED),
+    Command("storetodos", "Table 7-39", S.REQUIRED, _store_params("todo"),
+            failed=E.STORETODOS_FAILED),
+    Command("upload_file", "Table 7-40", S.REQUIRED, (ID, FMT_OUT), failed=E.WRITE_IMPORT_FAILED,
+            http_methods=("POST",), note="deprecated in favour of import"),
+    Command("verifyevents_by_ids", "Table 7-41", S.REQUIRED, VERIFY_PARAMS,
+            failed=E.FETCH_EVENTS_BY_ID_FAILED, bad_param=E.INSUFFICIENT_PARAMETERS,
+            fmt_out="text/calendar", note="the manual's default fmt-out here is text/calendar"),
+    Command("verifytodos_by_ids", "Table 7-42", S.REQUIRED, VERIFY_PARAMS,
+            failed=E.FETCH_TODOS_BY_ID_FAILED, bad_param=E.INSUFFICIENT_PARAMETERS,
+            fmt_out="text/calendar", note="the manual's default fmt-out here is text/calendar"),
+    Command("version", "Table 7-43", S.NONE, (FMT_OUT,), failed=E.NOT_FOUND,
+            note="Lightning sends it without id before every login"),
+    Command("write_file", "Table 7-44", S.REQUIRED, (
+        CALID_REQ, Param("content-in", Keyword("text/calendar", "text/xml"), required=True),
+        DTEND, DTSTART, ID, Param("uniquefilename", SemicolonList(Text()), required=True),
+        FMT_OUT),
+        failed=E.WRITE_IMPORT_FAILED, bad_param=E.BAD_IMPORT_ARGUMENTS,
+        note="deprecated in favour of import"),
+    # ---- WCAP 3.x ([Q1]/[Q4]/[63])
+    Command("gettime", "[Q4] gettime", S.REQUIRED, (CALID_ONE, FMT_OUT, ID, TZIDOUT, APPID),
+            failed=E.GETTIME_FAILED),
+    Command("fetch_deletedcomponents", "[63] fetch_deletedcomponents", S.REQUIRED, (
+        CALIDS, COMPONENT_TYPE, DTEND, DTSTART, FMT_OUT, ID, MAXRESULTS, TZID, TZIDOUT,
+        COMPRESSED) + WCAP3_FETCH,
+        failed=E.FETCH_DELETEDCOMPONENTS_FAILED),
+    Command("list", "[Q4] list", S.REQUIRED, (FMT_OUT, ID, Param("userid", Text()), APPID),
+            failed=E.LIST_FAILED),
+    Command("list_subscribed", "[Q4] list_subscribed", S.REQUIRED, (
+        FMT_OUT, ID, Param("userid", Text()), APPID), failed=E.LIST_SUBSCRIBED_FAILED),
+    Command("subscribe_calendars", "[Q4] subscribe_calendars", S.REQUIRED, (
+        Param("calid", SemicolonList(Text()), required=True), FMT_OUT, ID,
+        Param("userid", Text()), APPID), failed=E.SUBSCRIBE_FAILED),
+    Command("unsubscribe_calendars", "[Q4] unsubscribe_calendars", S.REQUIRED, (
+        Param("calid", SemicolonList(Text()), required=True), FMT_OUT, ID,
+        Param("userid", Text()), APPID), failed=E.UNSUBSCRIBE_FAILED),
+)
+
+COMMANDS: Mapping[str, Command] = {row.name: row for row in _ROWS}
+
+# Table 7-1 lists these 37 in alphabetical order; the tests check the table covers them.
+MANUAL_TABLE_7_1 = (
+    "addlink", "change_password", "check_id", "createcalendar", "deletecalendar",
+    "deletecomponents_by_range", "deleteevents_by_id", "deleteevents_by_range",
+    "deletetodos_by_id", "deletetodos_by_range", "export", "fetchcomponents_by_alarmrange",
+    "fetchcomponents_by_attendee_error", "fetchcomponents_by_lastmod",
+    "fetchcomponents_by_range", "fetchevents_by_id", "fetchtodos_by_id", "get_all_timezones",
+    "get_calprops", "get_freebusy", "get_guids", "get_userprefs", "import", "login", "logout",
+    "ping", "search_calprops", "set_calprops", "set_userprefs", "storeevents", "storetodos",
+    "upload_file", "verifyevents_by_ids", "verifytodos_by_ids", "version", "write_file",
+)
+WCAP3_COMMANDS = ("gettime", "fetch_deletedcomponents", "list", "list_subscribed",
+                  "subscribe_calendars", "unsubscribe_calendars")

@@ -1,0 +1,529 @@
+"""WCAP parameter values: raw request parsing and one parser per value type.
+
+The manual (ch. 7, "Recurrence Handling", "Time Zones", each command's parameter table)
+and wcap-clients.md §4.7-4.9 define the wire forms; this module turns them into Python
+values so that handlers never see text:
+
+* `raw_request(query, body, content_type)` -> ``{key: [raw value, ...]}``. Values stay
+  **percent-encoded**: lists are split on ``;`` (outside double quotes, for rrules) and
+  attendee entries on ``^`` *before* decoding, because Lightning encodes each item by
+  itself (``calid=a;b%3Ac``, ``rrules="FREQ%3DWEEKLY%3BCOUNT%3D5"``) and a decode-then-
+  split parser would cut a rule at its ``%3B``. ``%22`` and ``%5E`` count as ``"`` and
+  ``^`` too (Necko may encode them).
+* A GET query keeps ``+`` literal (Lightning sends ``categories`` unencoded and writes a
+  space as ``%20``; every manual example does too); an
+  ``application/x-www-form-urlencoded`` POST body decodes ``+`` as a space (that is what
+  the form encoding means).
+* Repeated keys: list-typed parameters concatenate (``calid=a&calid=b`` == ``calid=a;b``),
+  ``repeat=True`` parameters (``cal`` of set_calprops) keep one entry per occurrence,
+  scalars keep the last occurrence.
+* No length cap: the manual's 1,024-character note is a warning, and clients send long
+  ``desc`` values in the query (wcap-clients.md §4.19).
+
+Types (each a small class with ``parse(raw) -> value``; a bad value raises
+``ValueError`` that `parse_params` turns into the command's bad-parameter errno):
+
+=================  ==========================================================
+`Text`             decoded string
+`Int(lo, hi)`      integer in a range
+`Bool`             ``0``/``1`` -> False/True
+`Keyword(...)`     one of a fixed set (case-insensitive), optional fallback
+`DateTime`         `WcapTime`: ``0`` (unbounded/none where allowed),
+                   ``yyyymmddThhmmssZ`` (UTC), ``yyyymmddThhmmss`` (in ``tzid``),
+                   ``yyyymmdd`` (DATE, all-day)
+`Duration`         ISO 8601 / RFC 5545 duration, signed (``-PT15M``)
+`AlarmTime`        a `DateTime` or a `Duration` (WCAP 3.x ``alarmStart``)
+`Attendee`         ``PARAM=VAL^PARAM=VAL^value`` -> `AttendeeValue`
+`RRule`            a quoted rule -> upper-cased RRULE text
+`TzId`             an IANA zone name, checked with zoneinfo
+`SemicolonList(t)` list of ``t``
+`Geo`              ``lat;lon`` floats
+=================  ==========================================================
+
+Date-times that carry no ``Z`` are resolved after all parameters are parsed: they are
+taken in the request's ``tzid`` (or the server default zone) and returned as aware
+datetimes *in that zone* (so ``.astimezone(UTC)`` gives the Zulu time and the zone is
+still known). ``Z`` values are never shifted by ``tzid`` (manual "Time Zones").
+DATE values stay `datetime.date`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import unquote, unquote_plus
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UTC = dt.timezone.utc
+
+# ---------------------------------------------------------------- raw requests
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def split_pairs(text: str, plus_is_space: bool) -> list[tuple[str, str]]:
+    """``a=1&b=%3B`` -> ``[("a", "1"), ("b", "%3B")]``: keys decoded, values raw."""
+    pairs = []
+    for chunk in text.split("&"):
+        if not chunk:
+            continue
+        key, _, value = chunk.partition("=")
+        key = (unquote_plus if plus_is_space else unquote)(key).strip()
+        if plus_is_space:
+            # '+' is a space in a form body; turn it into %20 now so that the later
+            # per-item decoding (which never treats '+' specially) sees a space.
+            value = value.replace("+", "%20")
+        if key:
+            pairs.append((key, value))
+    return pairs
+
+
+def raw_request(query: str, body: bytes | str | None = None,
+                content_type: str | None = None) -> dict[str, list[str]]:
+    """All raw (still-encoded) values per key, from a GET query and a form POST body."""
+    values: dict[str, list[str]] = {}
+    for key, value in split_pairs(query or "", plus_is_space=False):
+        values.setdefault(key, []).append(value)
+    if body and (content_type or "").split(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+        if isinstance(body, bytes):
+            body = body.decode("latin-1")  # percent-escapes carry the UTF-8 bytes
+        for key, value in split_pairs(body, plus_is_space=True):
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def decode(raw: str) -> str:
+    """Percent-decode one raw item as UTF-8; invalid bytes are a bad value."""
+    try:
+        return unquote(raw, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as e:
+        raise ValueError("value is not UTF-8") from e
+
+
+def _canon_marks(raw: str) -> str:
+    # %22 and %5E are the encoded forms of the WCAP list marks '"' and '^'.
+    return re.sub(r"%(22|5[Ee])", lambda m: '"' if m.group(1) == "22" else "^", raw)
+
+
+def split_list(raw: str, sep: str = ";", quotes: bool = False) -> list[str]:
+    """Split a raw value on ``sep``, ignoring separators inside ``"..."`` if ``quotes``.
+
+    The pieces stay raw (encoded); an empty value is an empty list.
+    """
+    if quotes:
+        raw = _canon_marks(raw)
+    if raw == "":
+        return []
+    if not quotes:
+        return raw.split(sep)
+    pieces, current, inside = [], [], False
+    for ch in raw:
+        if ch == '"':
+            inside = not inside
+        if ch == sep and not inside:
+            pieces.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    if inside:
+        raise ValueError("unbalanced quote")
+    pieces.append("".join(current))
+    return pieces
+
+
+# ---------------------------------------------------------------- value types
+
+
+class ValueType:
+    """Base: ``parse(raw)`` gets one raw (encoded) item."""
+
+    list_sep: str | None = None  # set by SemicolonList
+
+    def parse(self, raw: str) -> Any:
+        return self.parse_text(decode(raw))
+
+    def parse_text(self, text: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class Text(ValueType):
+    def parse_text(self, text: str) -> str:
+        if "\x00" in text:
+            raise ValueError("NUL in value")
+        return text
+
+
+class Int(ValueType):
+    def __init__(self, lo: int | None = None, hi: int | None = None,
+                 allowed: Iterable[int] | None = None) -> None:
+        self.lo, self.hi = lo, hi
+        self.allowed = frozenset(allowed) if allowed is not None else None
+
+    def parse_text(self, text: str) -> int:
+        if not re.fullmatch(r"[+-]?\d{1,18}", text.strip()):
+            raise ValueError("not an integer")
+        value = int(text)
+        if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
+            raise ValueError("integer out of range")
+        if self.allowed is not None and value not in self.allowed:
+            raise ValueError("integer not allowed")
+        return value
+
+
+class Bool(ValueType):
+    def parse_text(self, text: str) -> bool:
+        text = text.strip()
+        if text not in ("0", "1"):
+            raise ValueError("boolean must be 0 or 1")
+        return text == "1"
+
+
+class Keyword(ValueType):
+    """One of ``values`` (case-insensitive, returned in the table's spelling).
+
+    ``fallback``: the value for anything unknown, where the manual says so
+    (component-type: "If an invalid value is passed in, the system assumes all").
+    ``aliases`` maps extra spellings onto table values.
+    """
+
+    def __init__(self, *values: str, fallback: str | None = None,
+                 aliases: Mapping[str, str] | None = None) -> None:
+        self.values = values
+        self.fallback = fallback
+        self._lookup = {v.lower(): v for v in values}
+        for alias, target in (aliases or {}).items():
+            self._lookup[alias.lower()] = target
+
+    def parse_text(self, text: str) -> str:
+        found = self._lookup.get(text.strip().lower())
+        if found is not None:
+            return found
+        if self.fallback is not None:
+            return self.fallback
+        raise ValueError("unknown keyword")
+
+
+@dataclass(frozen=True)
+class WcapTime:
+    """A parsed WCAP date-time before zone resolution.
+
+    ``value`` is an aware UTC datetime (``Z`` form), a naive datetime (to be taken in
+    ``tzid``) or a `datetime.date` (DATE form).
+    """
+
+    value: dt.datetime | dt.date
+
+    @property
+    def floating(self) -> bool:
+        return isinstance(self.value, dt.datetime) and self.value.tzinfo is None
+
+
+_DT = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?\Z")
+
+
+def parse_datetime(text: str) -> WcapTime:
+    """``yyyymmddThhmmssZ`` | ``yyyymmddThhmmss`` | ``yyyymmdd`` -> `WcapTime`."""
+    m = _DT.match(text.strip().upper())
+    if not m:
+        raise ValueError("not an ISO 8601 basic date-time")
+    y, mo, d, h, mi, s, z = m.groups()
+    if h is None:
+        return WcapTime(dt.date(int(y), int(mo), int(d)))
+    value = dt.datetime(int(y), int(mo), int(d), int(h), int(mi), int(s))
+    return WcapTime(value.replace(tzinfo=UTC) if z else value)
+
+
+class DateTime(ValueType):
+    """A WCAP date-time; ``zero`` says what ``0`` means (None = not allowed).
+
+    dtstart/dtend: ``0`` is unbounded (None); rid: ``0`` is "not an instance" (None);
+    completed: ``0`` clears it (None).
+    """
+
+    def __init__(self, zero_allowed: bool = True) -> None:
+        self.zero_allowed = zero_allowed
+
+    def parse_text(self, text: str) -> WcapTime | None:
+        if text.strip() == "0":
+            if not self.zero_allowed:
+                raise ValueError("0 is not allowed here")
+            return None
+        return parse_datetime(text)
+
+
+_DURATION = re.compile(
+    r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?\Z")
+_BUGGY_MINUTES = re.compile(r"([+-])?P(\d+)([HMS])\Z")
+
+
+def parse_duration(text: str, lenient: bool = False) -> dt.timedelta:
+    """RFC 5545 duration (``-PT15M``, ``P1D``, ``P1W``) -> timedelta.
+
+    ``lenient``: also accept Calendar Server's "missing T" bug ``P15M`` as 15 minutes
+    (its own ``ceDefaultAlarmStart`` example; Lightning repairs it the same way with
+    ``.replace(/(^P)(\\d+[HMS]$)/, "$1T$2")``). Only used where a month-long offset would
+    make no sense (alarm offsets, prefs), never for event durations.
+    """
+    text = text.strip().upper()
+    if lenient:
+        bug = _BUGGY_MINUTES.match(text)
+        if bug:
+            text = f"{bug.group(1) or ''}PT{bug.group(2)}{bug.group(3)}"
+    m = _DURATION.match(text)
+    if not m or text.rstrip("T").endswith("P") or text.endswith("T"):
+        raise ValueError("not an ISO 8601 duration")
+    sign, w, d, h, mi, s = m.groups()
+    if not any((w, d, h, mi, s)):
+        raise ValueError("empty duration")
+    delta = dt.timedelta(weeks=int(w or 0), days=int(d or 0), hours=int(h or 0),
+                         minutes=int(mi or 0), seconds=int(s or 0))
+    return -delta if sign == "-" else delta
+
+
+class Duration(ValueType):
+    def __init__(self, lenient: bool = False) -> None:
+        self.lenient = lenient
+
+    def parse_text(self, text: str) -> dt.timedelta:
+        return parse_duration(text, self.lenient)
+
+
+class AlarmTime(ValueType):
+    """``alarmStart``/``alarmPopup``...: a date-time ([MANUAL]) or a signed duration
+    relative to the start ([Q4]/[63]; Lightning sends ``-PT15M`` with relativealarm=1)."""
+
+    def parse_text(self, text: str) -> WcapTime | dt.timedelta:
+        stripped = text.strip().upper()
+        if stripped.lstrip("+-").startswith("P"):
+            return parse_duration(stripped, lenient=True)
+        return parse_datetime(stripped)
+
+
+@dataclass(frozen=True)
+class AttendeeValue:
+    """One WCAP attendee entry: ``value`` (calid, or ``mailto:`` address) plus
+    iCalendar ATTENDEE parameters (Table 7-38), names upper-cased."""
+
+    value: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        for key, val in self.params:
+            if key == name.upper():
+                return val
+        return default
+
+
+_PARAM_THEN_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9-]*)=([^:]*):(.+)\Z")
+
+
+class Attendee(ValueType):
+    """``PARTSTAT=ACCEPTED^RSVP=TRUE^attA`` (manual "Group Scheduling").
+
+    The pieces are split on ``^`` before decoding, so ``CN=Jane%5ESmith`` is not cut.
+    The manual's own example ``PARTSTAT=NEEDS-ACTION^RSVP=FALSE:mailto:jdoe@xyz.com`` ends
+    the last parameter with ``:`` instead of ``^``; that form is accepted too.
+    """
+
+    def parse(self, raw: str) -> AttendeeValue:
+        pieces = re.split(r"\^|%5[Ee]", raw)
+        decoded = [decode(p) for p in pieces]
+        *param_texts, value = decoded
+        last = _PARAM_THEN_VALUE.match(value)
+        if last and ":" in last.group(3) or last and not param_texts:
+            param_texts.append(f"{last.group(1)}={last.group(2)}")
+            value = last.group(3)
+        params = []
+        for text in param_texts:
+            name, eq, val = text.partition("=")
+            if not eq or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name.strip()):
+                raise ValueError("bad attendee parameter")
+            params.append((name.strip().upper(), val.strip().strip('"')))
+        value = value.strip()
+        if not value or "\x00" in value:
+            raise ValueError("attendee without a value")
+        return AttendeeValue(value, tuple(params))
+
+
+class RRule(ValueType):
+    """A quoted recurrence rule (``"count%3D10%3Bfreq%3Ddaily"``) -> ``COUNT=10;FREQ=DAILY``.
+
+    Only the syntax is checked here (NAME=VALUE parts, a FREQ); `radicale_wcap.recurrence`
+    validates the meaning. RRULE text is case-insensitive, so it is upper-cased.
+    """
+
+    def parse(self, raw: str) -> str:
+        raw = _canon_marks(raw).strip()
+        if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            raw = raw[1:-1]
+        text = decode(raw).strip().strip('"').upper()
+        if text.startswith("RRULE:") or text.startswith("EXRULE:"):
+            text = text.split(":", 1)[1]
+        parts = [p for p in text.split(";") if p]
+        if not parts or any(not re.fullmatch(r"[A-Z-]+=[A-Z0-9,+\-:]+", p) for p in parts):
+            raise ValueError("bad recurrence rule")
+        if not any(p.startswith("FREQ=") for p in parts):
+            raise ValueError("recurrence rule without FREQ")
+        return ";".join(parts)
+
+
+def zone(tzid: str) -> ZoneInfo:
+    """The zoneinfo zone for ``tzid`` (``GMT``/``UTC``/``Z`` included) or ValueError."""
+    name = tzid.strip()
+    if name.upper() in ("Z", "UTC", "GMT", "ZULU"):
+        name = "UTC"
+    if not re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", name) or ".." in name:
+        raise ValueError("bad tzid")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
+        raise ValueError("unknown tzid") from e
+
+
+class TzId(ValueType):
+    def parse_text(self, text: str) -> str:
+        zone(text)
+        return text.strip()
+
+
+class Geo(ValueType):
+    """``37.31;-123.2`` (two semicolon-separated floats)."""
+
+    def parse(self, raw: str) -> tuple[float, float]:
+        parts = [decode(p) for p in split_list(raw)]
+        if len(parts) != 2:
+            raise ValueError("geo needs two floats")
+        lat, lon = (float(p) for p in parts)
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError("geo out of range")
+        return lat, lon
+
+
+class SemicolonList(ValueType):
+    """A ``;``-separated list of ``item``; quoted items (rrules) keep their ``;``."""
+
+    def __init__(self, item: ValueType, quotes: bool = False) -> None:
+        self.item = item
+        self.quotes = quotes
+
+    def parse(self, raw: str) -> list:
+        # Empty pieces (``rdates=a;`` or ``attendees=``) carry nothing and are dropped.
+        return [self.item.parse(piece) for piece in split_list(raw, ";", self.quotes)
+                if piece.strip() != ""]
+
+
+# ---------------------------------------------------------------- parameter table rows
+
+@dataclass(frozen=True)
+class Param:
+    """One row of a command's parameter table.
+
+    ``name``: the manual's spelling (``fmt-out``, ``component-type``, ``calid``).
+    ``default``: value when the parameter is absent (already typed).
+    ``required``: absent -> the command's bad-parameter errno (38 for ``calid``).
+    ``repeat``: the key may occur several times, each a separate value (``cal``).
+    ``aliases``: other spellings clients send for the same thing.
+    ``note``: where the row comes from / why it deviates.
+    """
+
+    name: str
+    type: ValueType = field(default_factory=Text)
+    default: Any = None
+    required: bool = False
+    repeat: bool = False
+    aliases: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.type, (SemicolonList,))
+
+
+class Params(dict):
+    """Typed parameter values by manual name; ``given`` holds the names the client sent.
+
+    Store handlers need ``given`` for partial updates ("If a parameter is not specified,
+    the event will retain the previous value"), and to tell ``attendees=`` (clear) from
+    no ``attendees`` at all.
+    """
+
+    def __init__(self, values: Mapping[str, Any] = (), given: Iterable[str] = ()) -> None:
+        super().__init__(values)
+        self.given = frozenset(given)
+
+    def sent(self, name: str) -> bool:
+        return name in self.given
+
+
+class BadParam(ValueError):
+    """A parameter failed; ``name`` says which (for the errno choice and the log)."""
+
+    def __init__(self, name: str, reason: str, missing: bool = False, tz: bool = False) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name, self.reason, self.missing, self.tz = name, reason, missing, tz
+
+
+def _raw_for(param: Param, raw: Mapping[str, Sequence[str]]) -> list[str] | None:
+    for key in (param.name, *param.aliases):
+        if key in raw:
+            return list(raw[key])
+    return None
+
+
+def parse_params(table: Sequence[Param], raw: Mapping[str, Sequence[str]],
+                 default_tzid: str = "UTC") -> Params:
+    """Type-check and default every parameter of ``table``; unknown keys are ignored
+    (clients send ``appid`` and other extras everywhere).
+
+    Raises `BadParam`; the dispatcher maps it to the command's errno.
+    """
+    values: dict[str, Any] = {}
+    given = []
+    for param in table:
+        occurrences = _raw_for(param, raw)
+        if occurrences is None:
+            if param.required:
+                raise BadParam(param.name, "missing", missing=True)
+            values[param.name] = param.default
+            continue
+        given.append(param.name)
+        try:
+            if param.repeat:
+                values[param.name] = [param.type.parse(o) for o in occurrences]
+            elif param.is_list:
+                joined = ";".join(o for o in occurrences if o != "")
+                values[param.name] = param.type.parse(joined)
+            else:
+                text = occurrences[-1]
+                if text == "" and not isinstance(param.type, Text):
+                    values[param.name] = None  # sent empty: "clear it" for store*
+                else:
+                    values[param.name] = param.type.parse(text)
+        except ValueError as e:
+            raise BadParam(param.name, str(e), tz=isinstance(param.type, TzId)) from e
+    try:
+        tz = zone(values.get("tzid") or default_tzid)
+    except ValueError as e:
+        raise BadParam("tzid", str(e), tz=True) from e
+    for name, value in values.items():
+        values[name] = _resolve_times(value, tz)
+    return Params(values, given)
+
+
+def _resolve_times(value: Any, tz: dt.tzinfo) -> Any:
+    if isinstance(value, WcapTime):
+        if value.floating:
+            return value.value.replace(tzinfo=tz)
+        return value.value
+    if isinstance(value, list):
+        return [_resolve_times(v, tz) for v in value]
+    return value
+
+
+def format_utc(value: dt.datetime) -> str:
+    """Aware datetime -> ``yyyymmddThhmmssZ``."""
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+

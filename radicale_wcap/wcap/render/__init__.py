@@ -1,0 +1,74 @@
+"""The three WCAP output formats of one `Result` (manual "Output Format").
+
+``render(result, fmt_out) -> (content_type, body_bytes)``; ``fmt_out`` is one of
+`FORMATS`. Each module (`ical`, `xml`, `js`) lays the same Result out as the manual's
+examples of that format do, always well-formed: one VCALENDAR with CRLF and folded
+lines; XML with the declaration at byte 0 and un-namespaced ``<iCalendar><iCal>``;
+JavaScript whose ``<script>`` body parses and never contains ``</script>``.
+
+The helpers here read vobject components without changing them (a renderer must not
+add a UID or DTSTAMP the handler did not put there, which vobject's own ``serialize``
+would do) and without failing on values vobject refuses (a ``"`` in a CN).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from ..result import Result
+
+PRODID = "-//radicale_wcap//WCAP 3.0//EN"
+ICAL_VERSION = "2.0"
+
+FORMATS = ("text/calendar", "text/xml", "text/js")
+CONTENT_TYPES = {
+    "text/calendar": "text/calendar; charset=utf-8",
+    "text/xml": "text/xml; charset=utf-8",
+    "text/js": "text/js; charset=utf-8",
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_controls(text: str) -> str:
+    """Drop control characters no format can carry (XML 1.0 forbids them outright)."""
+    return _CONTROL.sub("", text)
+
+
+def line_value(line: Any, escaped: bool) -> tuple[str, list[tuple[str, str]]]:
+    """The text value and parameters of a vobject ContentLine.
+
+    ``escaped``: iCalendar TEXT escaping applied (for text/calendar); otherwise the plain
+    value (for XML and JS, which have their own escaping).
+    """
+    work = line.duplicate(line)
+    if work.isNative:
+        work = work.transformFromNative()
+    if escaped and work.behavior is not None and not work.encoded:
+        work.behavior.encode(work)
+    value = work.value
+    if isinstance(value, (list, tuple)):
+        value = ",".join(str(v) for v in value)
+    elif value is None:
+        value = ""
+    elif not isinstance(value, str):
+        value = str(value)
+    params = [(key.upper(), ",".join(str(v) for v in vals))
+              for key, vals in work.params.items()]
+    return value, params
+
+
+def children(component: Any) -> Iterator[Any]:
+    """Child lines and sub-components in their stored order."""
+    return iter(component.getChildren())
+
+
+def is_component(obj: Any) -> bool:
+    return hasattr(obj, "getChildren") and hasattr(obj, "useBegin")
+
+
+def render(result: Result, fmt_out: str) -> tuple[str, bytes]:
+    from . import ical, js, xml
+    renderer = {"text/calendar": ical.render, "text/xml": xml.render, "text/js": js.render}[fmt_out]
+    return CONTENT_TYPES[fmt_out], renderer(result).encode("utf-8")

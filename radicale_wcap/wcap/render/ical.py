@@ -1,0 +1,100 @@
+"""text/calendar: the manual's iCalendar layout, as one valid VCALENDAR.
+
+Layout (manual fetchcomponents_by_range / get_calprops examples)::
+
+    BEGIN:VCALENDAR
+    PRODID:... / METHOD:PUBLISH / VERSION:2.0
+    <top-level props>, X-NSCP-GUID<n>
+    per calendar: its X-NSCP-CALPROPS-* lines, then its components
+    <top-level components>
+    X-NSCP-WCAP-ERRNO:<n>
+    END:VCALENDAR
+
+Deviations from the manual, each for a client:
+
+* ``VERSION:2.0``, not the manual's ``VERSION:5.1.1`` (that is the server version;
+  RFC 2445/5545 parsers such as libical and ical.js reject any other VERSION).
+* One VCALENDAR even for several calendars, where the manual prints one per calid:
+  Lightning parses several into an ``XROOT`` on which it finds no errno at all
+  (wcap-clients.md §3.1). Each calendar's calprops precede its components, so the
+  ``X-NSCP-CALPROPS-RELATIVE-CALID`` line still starts each calendar's block.
+* ``X-NSCP-WCAP-ERRNO`` in every answer (the manual's version/get_guids examples omit it).
+
+Lines end in CRLF and fold at 75 octets without splitting a UTF-8 character.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import ICAL_VERSION, PRODID, children, is_component, line_value, strip_controls
+from ..result import Prop, Result
+
+
+def escape_text(value: str) -> str:
+    """RFC 5545 TEXT escaping for property values we build ourselves (Prop)."""
+    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+def _param_value(value: str) -> str:
+    # RFC 5545 forbids DQUOTE in parameter values and any control character; RFC 6868
+    # caret-encodes them. Quote when the value has ':' ';' or ','.
+    value = strip_controls(value.replace("^", "^^").replace("\r\n", "^n")
+                           .replace("\n", "^n").replace("\r", "^n").replace('"', "^'"))
+    if re.search(r"[:;,]", value):
+        return f'"{value}"'
+    return value
+
+
+def fold(line: str) -> str:
+    """Fold one content line at 75 octets (RFC 5545 3.1), keeping characters whole."""
+    out, current, size = [], [], 0
+    for ch in line:
+        width = len(ch.encode("utf-8"))
+        if size + width > 75:
+            out.append("".join(current))
+            current, size = [" "], 1
+        current.append(ch)
+        size += width
+    out.append("".join(current))
+    return "\r\n".join(out) + "\r\n"
+
+
+def content_line(name: str, value: str, params=()) -> str:
+    head = name.upper() + "".join(f";{key}={_param_value(val)}" for key, val in params)
+    # A raw newline in an already-escaped value would end the line early.
+    value = strip_controls(re.sub(r"\r\n|\r|\n", r"\\n", value))
+    return fold(f"{head}:{value}")
+
+
+def prop_line(prop: Prop) -> str:
+    return content_line(prop.name, escape_text(prop.value), prop.params)
+
+
+def component_text(component) -> str:
+    parts = [fold(f"BEGIN:{component.name.upper()}")]
+    for child in children(component):
+        if is_component(child):
+            parts.append(component_text(child))
+        else:
+            value, params = line_value(child, escaped=True)
+            parts.append(content_line(child.name, value, params))
+    parts.append(fold(f"END:{component.name.upper()}"))
+    return "".join(parts)
+
+
+def render(result: Result) -> str:
+    out = [fold("BEGIN:VCALENDAR"), fold(f"PRODID:{PRODID}")]
+    if result.method:
+        out.append(fold(f"METHOD:{result.method}"))
+    out.append(fold(f"VERSION:{ICAL_VERSION}"))
+    out += [prop_line(p) for p in result.props]
+    out += [content_line(f"X-NSCP-GUID{i}", escape_text(g)) for i, g in enumerate(result.guids)]
+    for layer in result.calendars:
+        out += [prop_line(p) for p in layer.props]
+        out += [component_text(c) for c in layer.components]
+    out += [component_text(c) for c in result.components]
+    out.append(fold(f"X-NSCP-WCAP-ERRNO:{int(result.errno)}"))
+    out.append(fold("END:VCALENDAR"))
+    return "".join(out)

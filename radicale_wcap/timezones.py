@@ -36,13 +36,6 @@ _EXCLUDED = frozenset({"Factory", "localtime", "posixrules", "leap-seconds.list"
 _EXCLUDED_PREFIXES = ("posix/", "right/", "SystemV/")
 _TZID_SYNTAX = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*\Z")
 
-#: Prefixes clients put before an IANA name (old Lightning/Sunbird, libical).
-TZID_PREFIXES = (
-    re.compile(r"/mozilla\.org/[^/]+/"),
-    re.compile(r"/softwarestudio\.org/[^/]+/[^/]+/"),
-    re.compile(r"/citadel\.org/[^/]+/"),
-)
-
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
@@ -64,11 +57,15 @@ def all_tzids() -> list[str]:
 
 
 def normalize_tzid(tzid: str) -> str:
-    """Strip a vendor prefix such as ``/mozilla.org/20070129_1/``."""
-    for prefix in TZID_PREFIXES:
-        m = prefix.match(tzid)
-        if m:
-            return tzid[m.end():]
+    """Strip a vendor prefix (old Lightning ``/mozilla.org/20070129_1/``, libical
+    ``/softwarestudio.org/Olson_20011030_5/``, ``/freeassociation.sourceforge.net/Tzfile/``)
+    from an IANA name: such TZIDs start with "/", and the longest valid tail is the zone."""
+    if tzid.startswith("/"):
+        parts = tzid.strip("/").split("/")
+        for i in range(1, len(parts)):
+            tail = "/".join(parts[i:])
+            if tail in _tzid_set():
+                return tail
     return tzid
 
 

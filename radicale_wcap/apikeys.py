@@ -1,0 +1,72 @@
+"""API keys for the JSON front doors.
+
+A key is ``rwk_<id>_<secret>``; only the SHA-256 of the whole key is stored.
+The id lets an administrator list and revoke keys without ever seeing them
+again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+from radicale_wcap.db import Database
+
+_KEY = re.compile(r"rwk_(\d{1,12})_[A-Za-z0-9_-]{20,100}\Z")
+
+
+@dataclass
+class ApiKey:
+    id: int
+    user: str
+    label: str
+    created: float
+    last_used: Optional[float]
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeys:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, user: str, label: str = "") -> str:
+        with self.db.transaction() as c:
+            cursor = c.execute(
+                "INSERT INTO apikeys (user, key_hash, label, created) VALUES (?, ?, ?, ?)",
+                (user, "pending-" + secrets.token_hex(16), label, time.time()))
+            key_id = cursor.lastrowid
+            key = "rwk_%d_%s" % (key_id, secrets.token_urlsafe(32))
+            c.execute("UPDATE apikeys SET key_hash = ? WHERE id = ?", (_digest(key), key_id))
+        return key
+
+    def list(self, user: Optional[str] = None) -> List[ApiKey]:
+        rows = self.db.query(
+            "SELECT id, user, label, created, last_used FROM apikeys %s ORDER BY id"
+            % ("WHERE user = ?" if user else ""), (user,) if user else ())
+        return [ApiKey(r["id"], r["user"], r["label"], r["created"], r["last_used"])
+                for r in rows]
+
+    def revoke(self, key_id: int) -> bool:
+        return bool(self.db.execute("DELETE FROM apikeys WHERE id = ?", (key_id,)).rowcount)
+
+    def user_of(self, key: Optional[str]) -> Optional[str]:
+        if not key:
+            return None
+        match = _KEY.match(key.strip())
+        if not match:
+            return None
+        row = self.db.query_one("SELECT user, key_hash FROM apikeys WHERE id = ?",
+                                (int(match.group(1)),))
+        if row is None or not hmac.compare_digest(row["key_hash"], _digest(key.strip())):
+            return None
+        self.db.execute("UPDATE apikeys SET last_used = ? WHERE id = ?",
+                        (time.time(), int(match.group(1))))
+        return row["user"]

@@ -1,0 +1,282 @@
+"""One configuration file for Radicale and for radicale_wcap.
+
+Radicale refuses sections it does not know, so the project's own sections
+(``PROJECT_SECTIONS``) are taken out of the file before Radicale sees the rest.
+Options that the three plugins need live in the plugin sections themselves
+(``[auth]``, ``[rights]``, ``[storage]``): Radicale accepts unknown options
+there because the plugin types are not built in, and so a plugin, which only
+ever receives Radicale's configuration object, can read them.
+
+``SETTINGS`` is the single table of every project setting; the README's
+settings table is generated from it (``radicale-wcap settings``) and a test
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+
+from radicale import config as radicale_config
+
+PROJECT_SECTIONS = ("wcap", "feeds", "api", "mail", "http")
+PLUGIN_SECTIONS = ("auth", "rights", "storage")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
+    if lowered in ("1", "yes", "true", "on"):
+        return True
+    if lowered in ("0", "no", "false", "off"):
+        return False
+    raise ValueError("not a boolean: %r" % value)
+
+
+def _positive_float(value: Any) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError("must not be negative: %r" % value)
+    return number
+
+
+def _non_negative_int(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must not be negative: %r" % value)
+    return number
+
+
+def _share(value: Any) -> float:
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError("must be between 0 and 1: %r" % value)
+    return number
+
+
+def _str_list(value: Any) -> Tuple[str, ...]:
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    option: str
+    default: Any
+    type: Callable[[Any], Any]
+    help: str
+
+
+SETTINGS: Tuple[Setting, ...] = (
+    # -- plugin sections (read by the plugins from Radicale's configuration)
+    Setting("auth", "password_backend", "internal", str,
+            "Where passwords are checked: `internal` (this server's user "
+            "directory, argon2 hashes) or a Radicale auth type such as `ldap`, "
+            "`imap`, `htpasswd` configured with its usual `[auth]` options; the "
+            "directory then only keeps the users' attributes"),
+    Setting("auth", "argon2_time_cost", 3, int,
+            "argon2id iterations for new password hashes"),
+    Setting("auth", "argon2_memory_cost", 65536, int,
+            "argon2id memory in KiB for new password hashes"),
+    Setting("auth", "credential_cache_seconds", 60, _non_negative_int,
+            "How long a verified password is remembered in memory so that CalDAV "
+            "clients, which send it on every request, do not pay a hash each time "
+            "(0 disables); dropped on password change"),
+    Setting("auth", "failed_login_backoff", 1.0, _positive_float,
+            "Seconds of delay after the first failed login of a user; doubles with "
+            "each further failure (WCAP login, Basic auth)"),
+    Setting("auth", "failed_login_backoff_max", 30.0, _positive_float,
+            "Upper bound of the failed-login delay in seconds"),
+    Setting("rights", "default_acl",
+            "@@o^a^r^g;@@o^c^wdeic^g;@^a^fs^g;@^c^^g;@^p^r^g", str,
+            "ACL (semicolon-separated ACE strings) given to new calendars and to "
+            "calendars found in an existing store"),
+    Setting("rights", "admin_overrides_acl", True, _bool,
+            "Administrators pass every ACE check (the manual's "
+            "service.admin.calmaster.overrides.accesscontrol)"),
+    Setting("storage", "wcap_folder", "", str,
+            "Folder for the project's own data (users, sessions, ACLs, index, "
+            "spool); default `<filesystem_folder>/collection-db/wcap`"),
+    Setting("storage", "index_horizon_days", 730, _non_negative_int,
+            "Recurring events are indexed instance by instance up to this many days "
+            "ahead; later queries expand them on demand"),
+    Setting("storage", "index_max_instances", 2000, _non_negative_int,
+            "At most this many instances of one recurring item are indexed"),
+    Setting("storage", "recurrence_budget_seconds", 1.0, _positive_float,
+            "Time budget for expanding or validating one recurrence rule"),
+    Setting("storage", "max_occurrences", 10000, _non_negative_int,
+            "A finite rule with more occurrences than this is refused when written"),
+    Setting("storage", "max_infinite_frequency", "HOURLY", str,
+            "The finest FREQ allowed for a rule without COUNT or UNTIL"),
+    # -- project sections
+    Setting("http", "max_body_size", 10_000_000, _non_negative_int,
+            "Largest request body in bytes accepted by any door (refused with 413 "
+            "before it is read); Radicale's own limit does not apply behind waitress"),
+    Setting("http", "threads", 8, int, "Worker threads of the built-in waitress server"),
+    Setting("wcap", "enabled", True, _bool, "Serve WCAP (`*.wcap`)"),
+    Setting("wcap", "base_paths", ("/", "/wcap/"), _str_list,
+            "URL prefixes under which `<command>.wcap` is served"),
+    Setting("wcap", "default_fmt_out", "text/js", str,
+            "Output format when a request names none (the manual says text/js; "
+            "later servers used text/calendar)"),
+    Setting("wcap", "session_idle_timeout", 1800, _non_negative_int,
+            "Seconds of inactivity after which a WCAP session id expires"),
+    Setting("wcap", "session_max_lifetime", 86400, _non_negative_int,
+            "Seconds after login after which a WCAP session id expires regardless"),
+    Setting("wcap", "recurrence_bound", 60, _non_negative_int,
+            "Instances generated for a rule without COUNT or UNTIL "
+            "(X-NSCP-RECURRENCE-BOUND)"),
+    Setting("wcap", "max_import_size", 10_000_000, _non_negative_int,
+            "Largest `import`/`upload_file` body in bytes"),
+    Setting("wcap", "spool_expiry", 3600, _non_negative_int,
+            "Seconds an `upload_file` upload is kept for `write_file`"),
+    Setting("wcap", "server_version", "", str,
+            "Value of X-NSCP-SERVERVERSION (default: this package's version)"),
+    Setting("feeds", "enabled", True, _bool, "Serve `PUT /service/<webname>.ics`"),
+    Setting("feeds", "max_body_size", 20_000_000, _non_negative_int,
+            "Largest feed in bytes"),
+    Setting("feeds", "max_events", 50000, _non_negative_int,
+            "Most events accepted in one feed"),
+    Setting("feeds", "max_delete_share", 0.5, _share,
+            "A full feed that would delete more than this share of the calendar is "
+            "refused unless the calendar allows it"),
+    Setting("api", "enabled", True, _bool, "Serve `/api/ics` and `/restapi/v1/`"),
+    Setting("api", "ics_strict", False, _bool,
+            "ICS generator answers strict RFC 5545 instead of the spec's shape"),
+    Setting("mail", "smtp_host", "", str,
+            "SMTP server for iMIP invitations to non-local attendees (empty: no mail)"),
+    Setting("mail", "smtp_port", 25, int, "SMTP port"),
+    Setting("mail", "from_address", "calendar@localhost", str,
+            "Envelope sender of invitation mail"),
+)
+
+_BY_KEY: Dict[Tuple[str, str], Setting] = {
+    (s.section, s.option): s for s in SETTINGS}
+
+
+class Settings:
+    """Typed project settings with the table's defaults filled in."""
+
+    def __init__(self, raw: Dict[str, Dict[str, Any]], source: str) -> None:
+        self._values: Dict[Tuple[str, str], Any] = {}
+        for (section, option), setting in _BY_KEY.items():
+            if option in raw.get(section, {}):
+                value = raw[section][option]
+                try:
+                    self._values[section, option] = setting.type(value)
+                except (TypeError, ValueError) as e:
+                    raise ConfigError("Invalid value for [%s] %s in %s: %r (%s)" % (
+                        section, option, source, value, e)) from e
+            else:
+                self._values[section, option] = setting.default
+        for section in PROJECT_SECTIONS:
+            for option in raw.get(section, {}):
+                if (section, option) not in _BY_KEY:
+                    raise ConfigError("Unknown option [%s] %s in %s" % (
+                        section, option, source))
+
+    def get(self, section: str, option: str) -> Any:
+        return self._values[section, option]
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _plugin_raw(configuration: "radicale_config.Configuration"
+                ) -> Dict[str, Dict[str, Any]]:
+    raw: Dict[str, Dict[str, Any]] = {}
+    for section in PLUGIN_SECTIONS:
+        for option in configuration.options(section):
+            if (section, option) in _BY_KEY:
+                raw.setdefault(section, {})[option] = configuration.get(
+                    section, option)
+    return raw
+
+
+def plugin_settings(configuration: "radicale_config.Configuration") -> Settings:
+    """Settings as seen by a plugin, which only gets Radicale's configuration."""
+    cached = getattr(configuration, "_radicale_wcap_settings", None)
+    if cached is None:
+        cached = Settings(_plugin_raw(configuration), "Radicale configuration")
+        configuration._radicale_wcap_settings = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def data_folder(configuration: "radicale_config.Configuration") -> str:
+    """The folder of the project's own files (see docs/design.md)."""
+    folder = plugin_settings(configuration).get("storage", "wcap_folder")
+    if folder:
+        return os.path.abspath(os.path.expanduser(folder))
+    return os.path.join(configuration.get("storage", "filesystem_folder"),
+                        "collection-db", "wcap")
+
+
+def _resolve_paths(section: str, options: Dict[str, Any], base: str) -> None:
+    """Relative file paths are taken relative to the config file, not the CWD.
+
+    Radicale itself resolves them against the working directory, which makes
+    a config file under the repository depend on where it is started from.
+    """
+    schema = radicale_config.DEFAULT_CONFIG_SCHEMA.get(section, {})
+    for option, value in list(options.items()):
+        entry = schema.get(option)
+        is_path = entry is not None and entry.get("type") is radicale_config.filepath
+        if section == "storage" and option == "wcap_folder":
+            is_path = True
+        if is_path and value and not os.path.isabs(os.path.expanduser(value)):
+            options[option] = os.path.normpath(os.path.join(base, value))
+
+
+def read_file(path: str) -> Dict[str, Dict[str, str]]:
+    parser = configparser.RawConfigParser()
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f)
+    except FileNotFoundError as e:
+        raise ConfigError("Config file not found: %s" % path) from e
+    except (OSError, configparser.Error, UnicodeDecodeError) as e:
+        raise ConfigError("Cannot read config file %s: %s" % (path, e)) from e
+    base = os.path.dirname(os.path.abspath(path))
+    raw: Dict[str, Dict[str, str]] = {}
+    for section in parser.sections():
+        options = {o: parser[section][o] for o in parser.options(section)}
+        _resolve_paths(section, options, base)
+        raw[section] = options
+    return raw
+
+
+def load(path: Optional[str], overrides: Optional[Dict[str, Dict[str, Any]]] = None
+         ) -> Tuple["radicale_config.Configuration", Settings]:
+    """Read one config file; return Radicale's configuration and ours."""
+    raw: Dict[str, Dict[str, Any]] = read_file(path) if path else {}
+    for section, options in (overrides or {}).items():
+        raw.setdefault(section, {}).update(options)
+    source = "config file %r" % path if path else "defaults"
+    project_raw = {s: raw.pop(s) for s in list(raw) if s in PROJECT_SECTIONS}
+    radicale_raw = raw
+    for section, plugin in (("auth", "radicale_wcap.auth"),
+                            ("rights", "radicale_wcap.rights"),
+                            ("storage", "radicale_wcap.storage")):
+        radicale_raw.setdefault(section, {}).setdefault("type", plugin)
+    configuration = radicale_config.load()
+    try:
+        configuration.update(radicale_raw, source)
+    except (ValueError, RuntimeError) as e:
+        raise ConfigError(str(e)) from e
+    settings = Settings({**project_raw, **_plugin_raw(configuration)}, source)
+    return configuration, settings
+
+
+def settings_table_markdown(settings: Iterable[Setting] = SETTINGS) -> str:
+    lines = ["| section | option | default | meaning |", "|---|---|---|---|"]
+    for s in settings:
+        default = ", ".join(s.default) if isinstance(s.default, tuple) else s.default
+        lines.append("| `[%s]` | `%s` | `%s` | %s |" % (
+            s.section, s.option, default, s.help))
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""SQLite access shared by every worker process.
+
+Why SQLite: sessions, users, ACLs and tombstones must be visible at once to
+every worker process on the same store (the brief requires sessions shared
+across processes), updates must be atomic, and the store must stay a plain
+folder that an administrator can back up. WAL mode lets readers run while one
+writer commits. One connection per thread and database file, because sqlite3
+connections must not be shared between threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from typing import Dict, Iterator, Sequence
+
+_local = threading.local()
+
+
+class Database:
+    """A database file with a list of schema migrations applied in order."""
+
+    def __init__(self, path: str, migrations: Sequence[str]) -> None:
+        self.path = path
+        self._migrations = migrations
+        self._migrated = False
+        self._lock = threading.Lock()
+
+    def _open(self) -> sqlite3.Connection:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                     check_same_thread=True)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        return connection
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        connections: Dict[str, sqlite3.Connection] = getattr(_local, "connections", None) or {}
+        _local.connections = connections
+        connection = connections.get(self.path)
+        if connection is None or not os.path.exists(self.path):
+            if connection is not None:
+                connection.close()
+            connection = self._open()
+            connections[self.path] = connection
+            self._migrated = False
+        if not self._migrated:
+            with self._lock:
+                self._migrate(connection)
+                self._migrated = True
+        return connection
+
+    def _migrate(self, connection: sqlite3.Connection) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(self._migrations, start=1):
+                if number > version:
+                    for statement in script.split(";\n"):
+                        if statement.strip():
+                            connection.execute(statement)
+                    connection.execute("PRAGMA user_version=%d" % number)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def execute(self, sql: str, parameters: Sequence = ()) -> sqlite3.Cursor:
+        return self.connection.execute(sql, parameters)
+
+    def query(self, sql: str, parameters: Sequence = ()) -> list:
+        return self.connection.execute(sql, parameters).fetchall()
+
+    def query_one(self, sql: str, parameters: Sequence = ()):
+        return self.connection.execute(sql, parameters).fetchone()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: the write lock is taken at the start, so
+        two processes never both read-then-write the same rows."""
+        connection = self.connection
+        if connection.in_transaction:
+            yield connection
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        else:
+            connection.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (cheap cache check)."""
+        return self.connection.execute("PRAGMA data_version").fetchone()[0]
+
+    def close_thread_connection(self) -> None:
+        connections = getattr(_local, "connections", None) or {}
+        connection = connections.pop(self.path, None)
+        if connection is not None:
+            connection.close()

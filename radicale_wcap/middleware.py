@@ -1,0 +1,103 @@
+"""The WSGI middleware in front of Radicale.
+
+Requests for the project's own doors (WCAP ``*.wcap``, ``/service/*.ics``,
+``/api/``, ``/restapi/``) are answered here; everything else goes to Radicale
+untouched, after the CalDAV guard (``caldav_guard.py``) has decided what
+Radicale's rights letters can not. Bodies are capped here, before they are
+read, because Radicale's own size limit only applies in its built-in server.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Iterable, List, Optional
+
+import radicale
+from radicale import log as radicale_log
+
+from radicale_wcap import caldav_guard
+from radicale_wcap.instance import Instance
+
+logger = logging.getLogger("radicale.wcap.middleware")
+
+
+def respond(start_response, status: str, headers: list, body: bytes) -> List[bytes]:
+    headers = list(headers) + [("Content-Length", str(len(body)))]
+    start_response(status, headers)
+    return [body]
+
+
+def _load_doors(instance: Instance) -> list:
+    doors = []
+    settings = instance.settings
+    if settings.get("wcap", "enabled"):
+        from radicale_wcap.wcap.door import WcapDoor
+        doors.append(WcapDoor(instance))
+    if settings.get("feeds", "enabled"):
+        from radicale_wcap.trumba.door import TrumbaDoor
+        doors.append(TrumbaDoor(instance))
+    if settings.get("api", "enabled"):
+        from radicale_wcap.api.door import ApiDoor
+        doors.append(ApiDoor(instance))
+    return doors
+
+
+class Middleware:
+    def __init__(self, instance: Instance, radicale_app: Optional[Callable] = None) -> None:
+        self.instance = instance
+        self.app = radicale_app or radicale.Application(instance.configuration)
+        self.doors = _load_doors(instance)
+        self.max_body_size = instance.settings.get("http", "max_body_size")
+
+    def __call__(self, environ, start_response) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return respond(start_response, "400 Bad Request",
+                           [("Content-Type", "text/plain")], b"Bad Content-Length")
+        door = next((d for d in self.doors if d.matches(path)), None)
+        limit = getattr(door, "max_body_size", None) or self.max_body_size
+        if limit and length > limit:
+            logger.warning("%s %s refused: body of %d bytes is over the limit of %d",
+                           environ.get("REQUEST_METHOD"), path, length, limit)
+            return respond(start_response, "413 Request Entity Too Large",
+                           [("Content-Type", "text/plain")],
+                           b"Request body too large")
+        if door is not None:
+            try:
+                return door(environ, start_response)
+            except Exception:
+                logger.exception("Unhandled error in %s for %s",
+                                 type(door).__name__, path)
+                return respond(start_response, "500 Internal Server Error",
+                               [("Content-Type", "text/plain")], b"Internal server error")
+        try:
+            refusal = caldav_guard.guard(self.instance.configuration, environ)
+        except Exception:
+            logger.exception("Unhandled error in the CalDAV guard for %s", path)
+            return respond(start_response, "500 Internal Server Error",
+                           [("Content-Type", "text/plain")], b"Internal server error")
+        if refusal is not None:
+            return respond(start_response, *refusal)
+        return self.app(environ, start_response)
+
+
+_logging_ready = False
+
+
+def setup_logging(configuration) -> None:
+    """Radicale's log setup, once per process (as radicale/__init__.py does)."""
+    global _logging_ready
+    if _logging_ready:
+        return
+    radicale_log.setup()
+    radicale_log.set_level(configuration.get("logging", "level"),
+                           configuration.get("logging", "backtrace_on_debug"),
+                           configuration.get("logging", "trace_filter"))
+    _logging_ready = True
+
+
+def make_app(instance: Instance) -> Middleware:
+    setup_logging(instance.configuration)
+    return Middleware(instance)

@@ -1,0 +1,56 @@
+"""Rights plugin: ``[rights] type = radicale_wcap.rights``.
+
+Radicale asks, per collection path, which of its letters a user has; the
+answer comes from the same ACE evaluator that every other door uses
+(``acl/evaluate.py``), so a user granted only free/busy can not read events
+over CalDAV either. What Radicale's letters can not express (deleting an item
+needs ``w`` *and* ``d``; changing properties needs ``p:w``) the middleware
+decides before Radicale sees the request (``caldav_guard.py``).
+
+Paths: ``/`` is readable by every logged-in user (discovery); ``/<user>/`` is
+the user's home (``RW`` for the user, ``R`` for others so that a shared
+calendar can be opened below it); ``/<user>/<calendar>/`` follows its ACL.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from radicale import rights as radicale_rights
+
+from radicale_wcap.acl.evaluate import Access, Principal
+from radicale_wcap.state import services
+
+logger = logging.getLogger("radicale.wcap.rights")
+
+
+def principal_for(configuration, user: str) -> Principal:
+    if not user:
+        return Principal("")
+    found = services(configuration).directory.get(user)
+    if found is None:
+        return Principal(user)
+    return Principal(user, found.email, found.admin)
+
+
+def access_for(configuration, user: str, path: str) -> Access:
+    svc = services(configuration)
+    return Access(principal_for(configuration, user), svc.registry.acl_for(path),
+                  svc.settings.get("rights", "admin_overrides_acl"))
+
+
+class Rights(radicale_rights.BaseRights):
+
+    def authorization(self, user: str, *args) -> str:
+        # Radicale 3.9: (user, user_groups, path); 3.8: (user, path).
+        path = args[-1]
+        parts = [p for p in path.strip("/").split("/") if p]
+        if not parts:
+            return "R" if user else ""
+        if len(parts) == 1:
+            if user and user == parts[0]:
+                return "RW"
+            return "R" if user else ""
+        if len(parts) == 2:
+            return access_for(self.configuration, user, path).radicale_letters()
+        return ""

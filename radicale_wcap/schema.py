@@ -1,0 +1,86 @@
+"""Schema of the durable database ``wcap.sqlite``.
+
+Everything here is data that the calendar items can not reproduce, so it is
+never dropped by ``reindex``: users, sessions, API keys, the calendar
+registry (owners, ACL, web names), tombstones, stable item ids, feed origins,
+the import journal. Migrations are only ever appended.
+"""
+
+MIGRATIONS = (
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT,
+        email TEXT NOT NULL DEFAULT '',
+        cn TEXT NOT NULL DEFAULT '',
+        tz TEXT NOT NULL DEFAULT 'UTC',
+        admin INTEGER NOT NULL DEFAULT 0,
+        prefs TEXT NOT NULL DEFAULT '{}',
+        password_changed REAL NOT NULL DEFAULT 0,
+        created REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX users_email ON users(email) WHERE email != '';
+    CREATE TABLE login_failures (
+        name TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last REAL NOT NULL
+    );
+    CREATE TABLE sessions (
+        id_hash TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        created REAL NOT NULL,
+        last_seen REAL NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user);
+    CREATE TABLE apikeys (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        last_used REAL
+    );
+    CREATE TABLE calendars (
+        path TEXT PRIMARY KEY,
+        calid TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        owners TEXT NOT NULL DEFAULT '[]',
+        acl TEXT NOT NULL,
+        number INTEGER NOT NULL UNIQUE,
+        webname TEXT UNIQUE COLLATE NOCASE,
+        parent TEXT,
+        settings TEXT NOT NULL DEFAULT '{}',
+        created REAL NOT NULL
+    );
+    CREATE TABLE item_ids (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        UNIQUE(path, uid)
+    );
+    CREATE TABLE tombstones (
+        path TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        href TEXT NOT NULL,
+        component TEXT NOT NULL DEFAULT '',
+        deleted_at REAL NOT NULL,
+        PRIMARY KEY (path, uid)
+    );
+    CREATE INDEX tombstones_time ON tombstones(path, deleted_at);
+    CREATE TABLE origins (
+        path TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        feed TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        PRIMARY KEY (path, uid)
+    );
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL,
+        created REAL NOT NULL,
+        state TEXT NOT NULL,
+        payload TEXT NOT NULL
+    )
+    """,
+)

@@ -1,0 +1,76 @@
+"""Serving the middleware with waitress.
+
+Radicale's built-in server always builds its own application and has no hook
+for a middleware, so ``serve`` uses waitress (pure Python, threaded). Port 0
+asks the system for a free port; the port actually bound is reported, which
+is how the tests start real servers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable, List, Optional, Tuple
+
+import waitress
+from waitress.server import create_server
+
+from radicale_wcap.instance import Instance
+from radicale_wcap.middleware import make_app
+
+logger = logging.getLogger("radicale.wcap.server")
+
+
+def listen_addresses(instance: Instance) -> List[Tuple[str, int]]:
+    return list(instance.configuration.get("server", "hosts"))
+
+
+class Server:
+    """A running waitress server; ``port`` is the port actually bound."""
+
+    def __init__(self, instance: Instance, host: Optional[str] = None,
+                 port: Optional[int] = None) -> None:
+        addresses = listen_addresses(instance)
+        if host is not None or port is not None:
+            first = addresses[0] if addresses else ("127.0.0.1", 5232)
+            addresses = [(host or first[0], first[1] if port is None else port)]
+        self.instance = instance
+        self.app = make_app(instance)
+        listen = " ".join("[%s]:%d" % (h, p) if ":" in h else "%s:%d" % (h, p)
+                          for h, p in addresses)
+        self._server = create_server(
+            self.app, listen=listen,
+            threads=instance.settings.get("http", "threads"),
+            max_request_body_size=max(instance.settings.get("http", "max_body_size"),
+                                      instance.settings.get("feeds", "max_body_size"),
+                                      instance.settings.get("wcap", "max_import_size")) + 65536,
+            ident="radicale-wcap", clear_untrusted_proxy_headers=True)
+        self._thread: Optional[threading.Thread] = None
+
+    @property
+    def bound(self) -> List[Tuple[str, int]]:
+        servers = getattr(self._server, "map", None)
+        result = []
+        for candidate in ([self._server] if hasattr(self._server, "effective_port")
+                          else list(getattr(self._server, "map", {}).values())):
+            if hasattr(candidate, "effective_port"):
+                result.append((candidate.effective_host, candidate.effective_port))
+        return result
+
+    @property
+    def port(self) -> int:
+        return self.bound[0][1]
+
+    def run(self) -> None:
+        self._server.run()
+
+    def start(self) -> "Server":
+        self._thread = threading.Thread(target=self._server.run, daemon=True,
+                                        name="radicale-wcap-server")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,67 @@
+"""Per-process shared services, keyed by the project's data folder.
+
+Radicale creates its plugins more than once per process (the sharing module
+makes a second storage and rights object), and the middleware needs the same
+objects, so nothing lives in a plugin instance: everything is looked up here
+by data folder. The data itself is on disk, shared by all processes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Dict, Tuple
+
+from radicale_wcap import schema
+from radicale_wcap.config import data_folder, plugin_settings
+from radicale_wcap.db import Database
+
+_lock = threading.Lock()
+_services: Dict[str, "Services"] = {}
+
+
+class Services:
+    def __init__(self, configuration) -> None:
+        from radicale_wcap.directory import Directory
+        from radicale_wcap.registry import Registry
+        from radicale_wcap.storage.index import INDEX_MIGRATIONS, ItemIndex, Limits
+        from radicale_wcap.storage.ledger import Ledger
+
+        self.configuration = configuration
+        self.settings = plugin_settings(configuration)
+        self.folder = data_folder(configuration)
+        os.makedirs(self.folder, exist_ok=True)
+        self.db = Database(os.path.join(self.folder, "wcap.sqlite"), schema.MIGRATIONS)
+        self.index_db = Database(os.path.join(self.folder, "index.sqlite"),
+                                 INDEX_MIGRATIONS)
+        s = self.settings
+        self.limits = Limits(horizon_days=s.get("storage", "index_horizon_days"),
+                             max_instances=s.get("storage", "index_max_instances"),
+                             budget_s=s.get("storage", "recurrence_budget_seconds"))
+        self.index = ItemIndex(self.index_db, self.limits)
+        self.ledger = Ledger(self.db)
+        self.registry = Registry(self.db, s.get("rights", "default_acl"))
+        self.directory = Directory(self.db, s)
+
+
+def services(configuration) -> Services:
+    folder = data_folder(configuration)
+    found = _services.get(folder)
+    if found is not None and found.configuration is configuration:
+        return found
+    with _lock:
+        found = _services.get(folder)
+        if found is None or not _same_settings(found, configuration):
+            found = Services(configuration)
+            _services[folder] = found
+        return found
+
+
+def _same_settings(found: "Services", configuration) -> bool:
+    return found.settings._values == plugin_settings(configuration)._values
+
+
+def forget(folder: str) -> None:
+    """Tests and ``reindex`` drop cached services of a folder."""
+    with _lock:
+        _services.pop(folder, None)

@@ -1,0 +1,207 @@
+"""Storage plugin: Radicale's multifilesystem store plus a side index.
+
+``[storage] type = radicale_wcap.storage``. Items stay in Radicale's own
+folders, so every CalDAV client keeps working on the same collections. What
+this adds, on every write path (CalDAV PUT, DELETE, MOVE, MKCALENDAR,
+whole-calendar PUT, and the project's own writes, which all end here):
+
+* the index (``storage/index.py``) is updated, so that Radicale's own
+  calendar-query REPORT (through ``get_filtered``) and its UID check on every
+  PUT (``has_uid``) read the index instead of every item;
+* tombstones and stable item ids (``storage/ledger.py``) are kept;
+* calendars are registered with the default ACL (``registry.py``);
+* recurrence rules are checked against the configured limits before an item
+  is written, so that no later query can be made to expand without end.
+
+Radicale calls all of these inside its storage-wide write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Iterator, List, Optional, Tuple
+
+from radicale import item as radicale_item
+from radicale.item import filter as radicale_filter
+from radicale.storage import multifilesystem
+
+from radicale_wcap import calid as calid_mod
+from radicale_wcap import radicale_compat
+from radicale_wcap.state import services
+
+logger = logging.getLogger("radicale.wcap.storage")
+
+
+class RecurrenceRefused(ValueError):
+    """An item whose recurrence is over the limits (Radicale answers 400)."""
+
+
+def validate_item(configuration, vobject_item) -> None:
+    """Refuse recurrence rules that could make a later expansion hang."""
+    if vobject_item is None:
+        return
+    from radicale_wcap import recurrence
+    s = services(configuration).settings
+    try:
+        recurrence.validate_rules(
+            vobject_item, max_count=s.get("storage", "max_occurrences"),
+            budget_s=s.get("storage", "recurrence_budget_seconds"),
+            max_infinite_freq=s.get("storage", "max_infinite_frequency"))
+    except ValueError as e:
+        raise RecurrenceRefused(str(e)) from e
+
+
+def _text_has_rules(text: str) -> bool:
+    return "RRULE" in text or "EXRULE" in text
+
+
+class Collection(multifilesystem.Collection):
+
+    @property
+    def _services(self):
+        return services(self._storage.configuration)
+
+    @property
+    def key(self) -> str:
+        """The collection path as the index and registry spell it: /user/cal/."""
+        return calid_mod.normalize_path(self.path)
+
+    def _is_calendar_path(self) -> bool:
+        return calid_mod.from_path(self.path) is not None
+
+    def _ensure_index(self) -> None:
+        svc = self._services
+        folder = radicale_compat.collection_folder(self)
+        if not svc.index.is_fresh(self.key, folder):
+            svc.index.reconcile(self, on_removed=self._bury_unnoticed)
+
+    def _bury_unnoticed(self, href: str, uid: str, component: str) -> None:
+        self._services.ledger.bury(self.key, uid, href, component)
+
+    # -- writes
+    def upload(self, href: str, item: radicale_item.Item
+               ) -> Tuple[radicale_item.Item, Optional[radicale_item.Item]]:
+        if _text_has_rules(item.serialize()):
+            validate_item(self._storage.configuration, item.vobject_item)
+        svc = self._services
+        if self.tag:
+            self._ensure_index()
+        before = svc.index.by_href(self.key, href)
+        uploaded, replaced = super().upload(href, item)
+        if self.tag:
+            stat = radicale_compat.item_file_stat(self, href)
+            if stat is not None:
+                svc.index.upsert(self.key, href, uploaded, stat.st_mtime_ns, stat.st_size)
+            if before is not None and before.uid and before.uid != uploaded.uid:
+                svc.ledger.bury(self.key, before.uid, href, before.component)
+            svc.ledger.revive(self.key, uploaded.uid)
+            svc.index.record_folder(self.key, radicale_compat.collection_folder(self))
+            if self._is_calendar_path() and svc.registry.get(self.key) is None:
+                svc.registry.register(self.key)
+        return uploaded, replaced
+
+    def delete(self, href: Optional[str] = None) -> None:
+        svc = self._services
+        if href is None:
+            super().delete(href)
+            svc.index.drop(self.key)
+            if self._is_calendar_path():
+                svc.registry.remove(self.key)
+                svc.ledger.forget_collection(self.key)
+            return
+        if self.tag:
+            self._ensure_index()
+        before = svc.index.by_href(self.key, href)
+        super().delete(href)
+        if self.tag:
+            svc.index.remove(self.key, href)
+            if before is not None:
+                svc.ledger.bury(self.key, before.uid, href, before.component)
+            svc.index.record_folder(self.key, radicale_compat.collection_folder(self))
+
+    # -- reads through the index
+    def get_filtered(self, filters: Iterable) -> Iterator[Tuple[radicale_item.Item, bool]]:
+        if not self.tag:
+            return
+        tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self.tag)
+        self._ensure_index()
+        hrefs = self._services.index.hrefs_in_range(self.key, start, end, tag,
+                                                    collection=self)
+        for href in hrefs:
+            item = radicale_compat.get_item(self, href)
+            if item is None:
+                continue
+            if tag is not None and tag != item.component_name:
+                continue
+            istart, iend = item.time_range
+            if istart >= end or iend <= start:
+                continue
+            yield item, simple and (start <= istart or iend <= end)
+
+    def has_uid(self, uid: str) -> bool:
+        if not self.tag:
+            return super().has_uid(uid)
+        self._ensure_index()
+        return self._services.index.by_uid(self.key, uid) is not None
+
+    # -- helpers for the project's front doors
+    def index(self):
+        """The (fresh) index of this collection."""
+        self._ensure_index()
+        return self._services.index
+
+    def get_by_uid(self, uid: str) -> Optional[radicale_item.Item]:
+        self._ensure_index()
+        row = self._services.index.by_uid(self.key, uid)
+        if row is None:
+            return None
+        return radicale_compat.get_item(self, row.href)
+
+    def get_hrefs(self, hrefs: Iterable[str]) -> List[radicale_item.Item]:
+        items = []
+        for href in hrefs:
+            item = radicale_compat.get_item(self, href)
+            if item is not None:
+                items.append(item)
+        return items
+
+
+class Storage(multifilesystem.Storage):
+    _collection_class = Collection
+
+    def create_collection(self, href: str, items=None, props=None):
+        result = super().create_collection(href, items, props)
+        collection = result[0]
+        path = calid_mod.normalize_path(href)
+        svc = services(self.configuration)
+        if props and props.get("tag") and calid_mod.from_path(path) is not None:
+            svc.registry.register(path)
+            if items is not None:
+                for item in items:
+                    svc.ledger.revive(path, item.uid)
+            svc.index.reconcile(
+                collection, on_removed=lambda h, uid, comp: svc.ledger.bury(path, uid, h, comp))
+        return result
+
+    def move(self, item: radicale_item.Item, to_collection, to_href: str) -> None:
+        svc = services(self.configuration)
+        from_collection = item.collection
+        from_href = item.href
+        uid = item.uid
+        component = item.component_name
+        super().move(item, to_collection, to_href)
+        to_key = to_key
+        if from_collection is not None and from_href:
+            from_key = calid_mod.normalize_path(from_collection.path)
+            svc.index.remove(from_key, from_href)
+            if from_key != to_key:
+                svc.ledger.bury(from_key, uid, from_href, component)
+            svc.index.record_folder(from_key,
+                                    radicale_compat.collection_folder(from_collection))
+        moved = radicale_compat.get_item(to_collection, to_href)
+        stat = radicale_compat.item_file_stat(to_collection, to_href)
+        if moved is not None and stat is not None:
+            svc.index.upsert(to_key, to_href, moved, stat.st_mtime_ns, stat.st_size)
+            svc.ledger.revive(to_key, moved.uid)
+        svc.index.record_folder(to_key,
+                                radicale_compat.collection_folder(to_collection))

@@ -1,0 +1,176 @@
+"""Shared fixtures: an instance on a temporary store, an in-process WSGI
+client, and a real server on a free loopback port.
+
+One client API with two transports (``InProcessClient`` calls the WSGI app;
+``HttpClient`` talks HTTP to a real server), so a scenario can run both ways.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Dict, Optional, Tuple
+
+import pytest
+
+from radicale_wcap.instance import Instance
+from radicale_wcap.middleware import make_app
+from radicale_wcap.state import forget
+
+TEST_PASSWORD = "secret-pass"
+
+
+def test_overrides(folder: str) -> Dict[str, Dict[str, object]]:
+    """Settings for tests: a cheap hash and no failed-login delays."""
+    return {
+        "storage": {"filesystem_folder": os.path.join(folder, "collections")},
+        "auth": {"argon2_time_cost": "1", "argon2_memory_cost": "8",
+                 "failed_login_backoff": "0", "delay": "0"},
+        "logging": {"level": "warning"},
+        "web": {"type": "none"},
+    }
+
+
+def _clean(overrides):
+    return {s: {k: v for k, v in o.items() if v is not None} for s, o in overrides.items()}
+
+
+def make_instance(folder: str, extra: Optional[Dict[str, Dict[str, object]]] = None
+                  ) -> Instance:
+    overrides = _clean(test_overrides(folder))
+    for section, options in (extra or {}).items():
+        overrides.setdefault(section, {}).update(options)
+    forget(os.path.join(folder, "collections", "collection-db", "wcap"))
+    return Instance.from_file(None, overrides)
+
+
+def add_user(instance: Instance, name: str, password: str = TEST_PASSWORD, *,
+             email: Optional[str] = None, tz: str = "UTC", admin: bool = False) -> None:
+    from radicale_wcap.store import create_default_calendar
+    instance.directory.add(name, password, email=email or "%s@example.com" % name,
+                           cn=name.title(), tz=tz, admin=admin)
+    create_default_calendar(instance.configuration, name, instance.store)
+
+
+def basic(user: str, password: str = TEST_PASSWORD) -> str:
+    return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+class Response:
+    def __init__(self, status: int, headers: Dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.body = body
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self):
+        return json.loads(self.body)
+
+
+class InProcessClient:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def request(self, method: str, path: str, body: bytes = b"",
+                headers: Optional[Dict[str, str]] = None, user: Optional[str] = None,
+                password: str = TEST_PASSWORD) -> Response:
+        headers = dict(headers or {})
+        if user:
+            headers["Authorization"] = basic(user, password)
+        path, _, query = path.partition("?")
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        environ = {
+            "REQUEST_METHOD": method, "PATH_INFO": urllib.parse.unquote(path),
+            "QUERY_STRING": query, "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0), "wsgi.multithread": True,
+            "wsgi.multiprocess": False, "wsgi.run_once": False,
+            "REMOTE_ADDR": "127.0.0.1", "CONTENT_LENGTH": str(len(body)),
+            "SCRIPT_NAME": "",
+        }
+        for name, value in headers.items():
+            key = name.upper().replace("-", "_")
+            if key == "CONTENT_TYPE":
+                environ["CONTENT_TYPE"] = value
+            elif key == "CONTENT_LENGTH":
+                environ["CONTENT_LENGTH"] = value
+            else:
+                environ["HTTP_" + key] = value
+        captured: Dict[str, object] = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            captured["status"] = status
+            captured["headers"] = response_headers
+
+        chunks = self.app(environ, start_response)
+        data = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+        status = int(str(captured["status"]).split()[0])
+        return Response(status, dict(captured["headers"]), data)
+
+
+class HttpClient:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, path: str, body: bytes = b"",
+                headers: Optional[Dict[str, str]] = None, user: Optional[str] = None,
+                password: str = TEST_PASSWORD) -> Response:
+        headers = dict(headers or {})
+        if user:
+            headers["Authorization"] = basic(user, password)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        request = urllib.request.Request(self.base_url + path, data=body or None,
+                                         method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return Response(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, dict(e.headers), e.read())
+
+
+@pytest.fixture
+def instance(tmp_path) -> Instance:
+    return make_instance(str(tmp_path))
+
+
+@pytest.fixture
+def app(instance):
+    return make_app(instance)
+
+
+@pytest.fixture
+def client(app) -> InProcessClient:
+    return InProcessClient(app)
+
+
+class LiveServer:
+    def __init__(self, folder: str, extra=None) -> None:
+        from radicale_wcap.server import Server
+        self.instance = make_instance(folder, extra)
+        self.server = Server(self.instance, host="127.0.0.1", port=0).start()
+        self.url = "http://127.0.0.1:%d" % self.server.port
+        self.client = HttpClient(self.url)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    server = LiveServer(str(tmp_path_factory.mktemp("live")))
+    yield server
+    server.stop()

@@ -26,13 +26,12 @@ instances are UTC-aware ``datetime`` objects, floating instances stay naive unle
 from __future__ import annotations
 
 import datetime as dt
-import heapq
 import logging
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional, Union
+from typing import Any, Iterator, Optional
 
 import vobject
 from dateutil import rrule as du_rrule

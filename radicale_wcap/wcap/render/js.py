@@ -121,9 +121,16 @@ def _is_date_only(component, name: str) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
+def _is_all_day(component) -> bool:
+    """DATE-valued start (or, for a todo without a start, DATE-valued due)."""
+    if getattr(component, "dtstart", None) is not None:
+        return _is_date_only(component, "DTSTART")
+    return _is_date_only(component, "DUE")
+
+
 def _is_long(component, start: str, end: str) -> bool:
     """All-day, or more than 24 hours (manual: such events go to eventD)."""
-    if _is_date_only(component, start):
+    if _is_all_day(component):
         return True
     try:
         s = getattr(component, start.lower()).value
@@ -161,8 +168,7 @@ def component_fields(component, calid: str | None, brief: bool) -> dict:
             fields[key] = (previous if isinstance(previous, list) else [previous]) + [value]
         else:
             fields[key] = value
-    start = "DTSTART"
-    fields["isAllDay"] = 1 if _is_date_only(component, start) else 0
+    fields["isAllDay"] = 1 if _is_all_day(component) else 0
     if calid is not None:
         fields["calid"] = calid
     if brief:

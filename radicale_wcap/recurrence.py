@@ -553,7 +553,6 @@ def _expand_series(group: list, lo, hi, max_count: int, budget_s: float,
     # An instance shifted earlier by THISANDFUTURE may enter the range after its rule
     # date passed range_end: iterate that much further.
     slack = max([-f[1] for f in future] + [dt.timedelta(0)])
-    produced = 0
     frontier = None
     exhausted = False
     last = None
@@ -581,7 +580,7 @@ def _expand_series(group: list, lo, hi, max_count: int, budget_s: float,
                 exhausted = True
     except RecurrenceLimitError:
         frontier = (last + dt.timedelta(microseconds=1)) if last is not None else (
-            lo or dt.datetime.min.replace(tzinfo=UTC))
+            dt.datetime.min.replace(tzinfo=UTC))
         logger.warning("recurrence expansion of %r stopped by its time budget",
                        _prop_value(master, "uid"))
     if exhausted:

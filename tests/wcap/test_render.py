@@ -1,4 +1,5 @@
 import datetime as dt
+import re
 
 import icalendar
 import pytest
@@ -192,3 +193,34 @@ def test_hostile_prop_names_and_values_never_break_the_format(fmt):
     else:
         values = run_js(body.decode())
         assert values["errno"] == 29 and values["props"]["X-NSCP-WCAP-PREF-cn"].startswith("a</script>")
+
+
+def test_fetch_layout_matches_manual_example():
+    """Calprops, then components, then the errno, as in the manual's
+    fetchcomponents_by_range example 1 (compared at the VCALENDAR level)."""
+    text = manual("fetchcomponents_by_range.ical.txt")
+    top, depth = [], 0
+    for line in text.splitlines():
+        if line.startswith("BEGIN:"):
+            depth += 1
+            if depth == 2:
+                top.append(line)
+        elif line.startswith("END:"):
+            depth -= 1
+        elif depth == 1 and re.match(r"[A-Z][A-Z0-9-]*[:;]", line):
+            top.append(line)
+    props = [Prop(*l.split(":", 1)) for l in top if l.startswith("X-NSCP-CALPROPS")]
+    result = Result(calendars=[CalendarLayer("jdoe", props, [event(summary="eventA"), todo()])])
+    ours = [l for l in ical_lines(render(result, "text/calendar")[1])[1:-1]]
+    ours_top, depth = [], 0
+    for line in ours:
+        if line.startswith("BEGIN:"):
+            depth += 1
+            if depth == 1:
+                ours_top.append(line)
+        elif line.startswith("END:"):
+            depth -= 1
+        elif depth == 0:
+            ours_top.append(line)
+    strip = lambda lines: [l for l in lines if not l.startswith(("PRODID", "METHOD", "VERSION"))]
+    assert strip(ours_top) == strip(top)

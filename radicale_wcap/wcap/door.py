@@ -1,7 +1,8 @@
 """WCAP front door: ``<base><command>.wcap`` for every configured base path.
 
-(Foundation stub: answers every command with errno 58-style "not available"
-until the WCAP commands land; see issue "WCAP, part 1".)
+GET and POST (form-encoded bodies too) go to the dispatcher; every answer is
+HTTP 200, because Lightning treats any other status as a network failure
+(wcap-clients.md §3.1) and carries errors as ``X-NSCP-WCAP-ERRNO``.
 """
 
 from __future__ import annotations
@@ -9,19 +10,40 @@ from __future__ import annotations
 import re
 
 from radicale_wcap.middleware import respond
+from radicale_wcap.wcap.backend import Backend
+from radicale_wcap.wcap.dispatch import WcapDispatcher
 
 
 class WcapDoor:
     def __init__(self, instance) -> None:
         self.instance = instance
-        bases = instance.settings.get("wcap", "base_paths")
+        settings = instance.settings
+        bases = settings.get("wcap", "base_paths")
         alternatives = "|".join(re.escape(b if b.endswith("/") else b + "/") for b in bases)
         self._pattern = re.compile(r"(?:%s)([A-Za-z_][A-Za-z0-9_]*)\.wcap\Z" % alternatives)
+        self.max_body_size = settings.get("wcap", "max_import_size")
+        self.dispatcher = WcapDispatcher(
+            Backend(instance), default_fmt_out=settings.get("wcap", "default_fmt_out"),
+            settings={"recurrence_bound": settings.get("wcap", "recurrence_bound"),
+                      "server_version": settings.get("wcap", "server_version")})
 
     def matches(self, path: str) -> bool:
         return bool(self._pattern.match(path))
 
     def __call__(self, environ, start_response):
-        body = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//radicale_wcap//EN\r\nX-NSCP-WCAP-ERRNO:58\r\nEND:VCALENDAR\r\n"
-        return respond(start_response, "200 OK",
-                       [("Content-Type", "text/calendar; charset=utf-8")], body)
+        path = environ.get("PATH_INFO", "")
+        command = self._pattern.match(path).group(1)
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        body = None
+        if method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
+        status, headers, payload = self.dispatcher(
+            command, method, environ.get("QUERY_STRING", ""), body,
+            environ.get("CONTENT_TYPE"), environ)
+        if method == "HEAD":
+            payload = b""
+        return respond(start_response, status, headers, payload)

@@ -89,6 +89,10 @@ REST_ERRORS: tuple[RestError, ...] = (
     RestError("FORBIDDEN", 403, "GET PUT POST DELETE", "Access denied."),
     RestError("NOT_FOUND", 404, "GET PUT DELETE POST-fork", "The event is not found."),
     RestError("METHOD_NOT_ALLOWED", 405, "any", "Method not allowed on this resource."),
+    # Refusing other types keeps HTML form posts (CSRF with cached Basic
+    # credentials) away from every write.
+    RestError("UNSUPPORTED_MEDIA_TYPE", 415, "PUT POST POST-fork", "The request body must be application/json."),
+    RestError("BODY_TOO_LARGE", 413, "PUT POST POST-fork", "The request body is too large."),
     # Seed 003 "Event Update Error": HttpResult Code 200 with error 1.
     RestError("UPDATE_INVALID", 200, "PUT", "The event is not valid."),
     RestError("CONFLICT", 409, "PUT", "The event was changed since it was read."),

@@ -1,0 +1,514 @@
+"""Stored items -> the VEVENT/VTODO components a WCAP fetch answer carries.
+
+Every command that reads components (fetch*, verify*, export, storeevents' ``fetch=1``)
+goes through `read_calendar` (index-driven reads) and `output_components` (shaping), so
+that each request parameter means the same thing everywhere:
+
+* ``recurring=1`` ([Q4]/[63]): the master with its rule lines plus its RECURRENCE-ID
+  exceptions, unexpanded. Lightning always sends it and folds exceptions into the master
+  itself (wcap-clients.md §4 quirk 10).
+* ``recurring=0`` (the [Q4] default): one component per instance, each with its
+  RECURRENCE-ID. ``compressed=0`` drops RRULE/RDATE/EXRULE/EXDATE from the instances
+  (the Result contract); ``compressed=1`` keeps them, as the manual's compressed form.
+  A rule without COUNT/UNTIL yields at most ``recurrence_bound`` instances (manual
+  "Recurrence Handling": default 60) when the request has no end; the range bounds the
+  rest, and `radicale_wcap.recurrence` caps both count and time.
+* Times go out in UTC (manual "Time Zones"), or as local time with ``TZID=<tzidout>``
+  (a zone get_all_timezones lists, which Lightning accepts, quirk 9); all-day values as
+  ``VALUE=DATE``; floating values stay floating. The stored zone of DTSTART/DTEND/DUE is
+  kept in ``X-NSCP-DTSTART-TZID`` / ``X-NSCP-DTEND-TZID`` / ``X-NSCP-DUE-TZID``, which is
+  how Lightning shows UTC times in the event's own zone (§3.3).
+* ``emailorcalid`` ([Q4]): 1 -> ``mailto:`` value plus ``X-S1CS-CALID``; 0 -> calid
+  value plus ``X-S1CS-EMAIL``. Only addresses of known users get a calid; Lightning tells
+  its own events from invitations by ``X-S1CS-CALID`` alone (§3.3).
+* ``relativealarm=1``: TRIGGERs as durations from the start (Lightning); 0: absolute UTC
+  ``VALUE=DATE-TIME`` triggers, as the manual's examples print them.
+* ``compstate`` (Table 7-7): `COMPSTATE_RULES`, evaluated for the requesting user.
+
+Components are written with text values (``isNative=False``) so that the renderers
+print exactly these values; vobject 0.9.9 cannot name a zoneinfo zone itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+import vobject
+
+from radicale_wcap import recurrence, timezones
+from radicale_wcap.wcap.errors import WcapErrno, WcapError
+
+logger = logging.getLogger(__name__)
+
+UTC = dt.timezone.utc
+TS_MIN = recurrence.NEG_INFINITY_TS
+TS_MAX = recurrence.INFINITY_TS
+KINDS = {"event": ("VEVENT",), "todo": ("VTODO",), "all": ("VEVENT", "VTODO")}
+RULE_LINES = ("rrule", "rdate", "exrule", "exdate")
+TIME_LINES = (("dtstart", "X-NSCP-DTSTART-TZID"), ("dtend", "X-NSCP-DTEND-TZID"),
+              ("due", "X-NSCP-DUE-TZID"), ("recurrence-id", None))
+# Time lines without their own X-NSCP-*-TZID (shifted to tzidout like the start) and
+# the stamps RFC 5545 requires in UTC.
+OTHER_TIME_LINES = ("exdate", "rdate")
+UTC_TIME_LINES = ("completed", "created", "last-modified", "dtstamp")
+# vobject moves a TZID it resolved into this parameter.
+VOBJ_TZID = "X-VOBJ-ORIGINAL-TZID"
+# Cap on expanded instances per request when the range bounds the rule (never reached by
+# sane calendars: a one-year range of a daily rule is 366).
+MAX_INSTANCES = 5000
+EXPANSION_BUDGET_S = 1.0
+
+
+class LoadCounter:
+    """Items read from the store by `read_calendar`, so tests and benchmarks can prove a
+    range query reads what the index selects, not the whole calendar."""
+
+    def __init__(self) -> None:
+        self.items = 0
+
+    def add(self, n: int) -> None:
+        self.items += n
+
+
+LOADS = LoadCounter()
+
+
+# ---------------------------------------------------------------- reading
+
+def timestamp(value) -> Optional[int]:
+    """A request bound (aware datetime, date or None) -> POSIX seconds or None."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return int(value.timestamp())
+    return int(dt.datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp())
+
+
+def component_name(component_type: Optional[str]) -> Optional[str]:
+    """``component-type`` -> the index's component name (None: both)."""
+    kinds = KINDS.get(component_type or "all", KINDS["all"])
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def read_calendar(instance, calendar, *, start=None, end=None, component=None) -> list:
+    """The Radicale items of ``calendar`` with something in [start, end) (None: unbounded),
+    selected by the index; ``component`` is ``VEVENT``/``VTODO``/None."""
+    with instance.store.reading(calendar.path) as collection:
+        if collection is None:
+            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
+        if start is None and end is None:
+            hrefs = [row.href for row in collection.index().all(collection.key)
+                     if component is None or row.component == component]
+            items = collection.get_hrefs(hrefs)
+        else:
+            lo = timestamp(start)
+            hi = timestamp(end)
+            items = instance.store.items_in_range(
+                collection, TS_MIN if lo is None else lo, TS_MAX if hi is None else hi,
+                component)
+    LOADS.add(len(items))
+    return items
+
+
+def read_uids(instance, calendar, uids: Iterable[str]) -> dict:
+    """``{uid: item}`` for the UIDs found in ``calendar`` (by the index)."""
+    found = {}
+    with instance.store.reading(calendar.path) as collection:
+        if collection is None:
+            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
+        for uid in dict.fromkeys(uids):
+            item = collection.get_by_uid(uid)
+            if item is not None:
+                found[uid] = item
+    LOADS.add(len(found))
+    return found
+
+
+# ---------------------------------------------------------------- compstate (Table 7-7)
+
+def _address(line) -> str:
+    value = str(line.value or "").strip()
+    return value[7:].lower() if value.lower().startswith("mailto:") else value.lower()
+
+
+def _param(line, name: str, default: str = "") -> str:
+    values = line.params.get(name.upper()) or line.params.get(name)
+    return str(values[0]).upper() if values else default
+
+
+def _my_attendee(component, email: str):
+    for line in component.contents.get("attendee", []):
+        if email and _address(line) == email:
+            return line
+    return None
+
+
+def _i_organize(component, email: str) -> bool:
+    organizer = component.contents.get("organizer")
+    return bool(email and organizer and _address(organizer[0]) == email
+                and component.contents.get("attendee"))
+
+
+def _others_partstats(component, email: str) -> list[str]:
+    return [_param(a, "PARTSTAT", "NEEDS-ACTION") for a in component.contents.get("attendee", [])
+            if _address(a) != email]
+
+
+@dataclass(frozen=True)
+class CompstateRule:
+    state: str
+    role: str  # Table 7-7 column "Organizer/Attendee"
+    test: Callable[[Any, str], bool]
+
+
+def _attendee_state(partstats: tuple, rsvp: Optional[bool] = None):
+    def test(component, email):
+        line = _my_attendee(component, email)
+        if line is None or _param(line, "PARTSTAT", "NEEDS-ACTION") not in partstats:
+            return False
+        return rsvp is None or (_param(line, "RSVP", "FALSE") == "TRUE") == rsvp
+    return test
+
+
+COMPSTATE_RULES = (
+    CompstateRule("REPLY-DECLINED", "attendee", _attendee_state(("DECLINED",))),
+    CompstateRule("REPLY-ACCEPTED", "attendee", _attendee_state(("ACCEPTED", "TENTATIVE"))),
+    CompstateRule("REQUEST-NEEDS-ACTION", "attendee",
+                  _attendee_state(("NEEDS-ACTION",), rsvp=True)),
+    CompstateRule("REQUEST-NEEDSNOACTION", "attendee",
+                  _attendee_state(("NEEDS-ACTION",), rsvp=False)),
+    CompstateRule("REQUEST-COMPLETED", "organizer", lambda c, e: _i_organize(c, e) and all(
+        p != "NEEDS-ACTION" for p in _others_partstats(c, e))),
+    CompstateRule("REQUEST-WAITFORREPLY", "organizer", lambda c, e: _i_organize(c, e) and any(
+        p == "NEEDS-ACTION" for p in _others_partstats(c, e))),
+    # Sent, but not yet processed by a group scheduling engine: this server delivers
+    # nothing asynchronously, so no component is ever pending.
+    CompstateRule("REQUEST-PENDING", "organizer", lambda c, e: False),
+)
+_RULES = {rule.state: rule for rule in COMPSTATE_RULES}
+
+
+def matches_compstate(component, compstates, user_email: Optional[str]) -> bool:
+    """Whether ``component`` is in one of ``compstates`` (None/empty/ALL: any) for the
+    user with address ``user_email``."""
+    if not compstates or "ALL" in compstates:
+        return True
+    email = (user_email or "").lower()
+    return any(_RULES[s].test(component, email) for s in compstates if s in _RULES)
+
+
+# ---------------------------------------------------------------- output shaping
+
+@dataclass
+class Shape:
+    """What the request asks of each component (from `Params` and the settings)."""
+
+    kinds: tuple = KINDS["all"]
+    recurring: bool = False
+    compressed: bool = False
+    tzidout: Optional[str] = None
+    emailorcalid: bool = False
+    relativealarm: bool = False
+    compstates: Optional[list] = None
+    bound: int = 60
+    user_email: Optional[str] = None
+
+    @classmethod
+    def of(cls, ctx, params, default_kinds=KINDS["all"]) -> "Shape":
+        ctype = params.get("component-type")
+        kinds = KINDS.get(ctype, default_kinds) if ctype else default_kinds
+        email = None
+        if ctx is not None and ctx.user:
+            user = ctx.backend.instance.directory.get(str(ctx.user))
+            email = user.email if user is not None else None
+        settings = getattr(ctx, "settings", None) or {}
+        bound = settings.get("recurrence_bound") or 60
+        return cls(kinds=kinds, recurring=bool(params.get("recurring")),
+                   compressed=bool(params.get("compressed")),
+                   tzidout=params.get("tzidout"), emailorcalid=bool(params.get("emailorcalid")),
+                   relativealarm=bool(params.get("relativealarm")),
+                   compstates=params.get("compstate"), bound=int(bound), user_email=email)
+
+
+def _vcalendar(item):
+    return item.vobject_item if hasattr(item, "vobject_item") else item
+
+
+def series_of(items, kinds) -> list[list]:
+    """Components of the wanted kinds grouped by UID: [master-or-override, ...]."""
+    groups: dict = {}
+    for item in items:
+        try:
+            vcal = _vcalendar(item)
+        except Exception as e:  # a broken file must not fail the whole answer
+            logger.warning("cannot parse stored item %r: %s", getattr(item, "href", "?"), e)
+            continue
+        for comp in vcal.getChildren():
+            if comp.name.upper() in kinds:
+                uid = comp.uid.value if "uid" in comp.contents else id(comp)
+                groups.setdefault(uid, []).append(comp)
+    for group in groups.values():
+        group.sort(key=lambda c: "recurrence-id" in c.contents)  # master first
+    return list(groups.values())
+
+
+def is_infinite(component) -> bool:
+    for rule in component.contents.get("rrule", []):
+        text = str(rule.value).upper()
+        if "COUNT=" not in text and "UNTIL=" not in text:
+            return True
+    return False
+
+
+def output_components(ctx, params, calendar, items, *, range_start=None, range_end=None,
+                      shape: Optional[Shape] = None) -> list:
+    """The components to send for ``items`` (Radicale items or vobject VCALENDARs)."""
+    shape = shape or Shape.of(ctx, params)
+    directory = ctx.backend.instance.directory if ctx is not None else None
+    out = []
+    for group in series_of(items, shape.kinds):
+        master = group[0] if "recurrence-id" not in group[0].contents else None
+        probe = master or group[0]
+        if not matches_compstate(probe, shape.compstates, shape.user_email):
+            continue
+        if shape.recurring or not _recurs(group):
+            chosen = [(c, None) for c in group]
+        else:
+            chosen = _instances(group, master, shape, range_start, range_end)
+        for comp, occurrence in chosen:
+            out.append(shape_component(comp, occurrence, shape, directory))
+    return out
+
+
+def _recurs(group) -> bool:
+    return len(group) > 1 or any(k in group[0].contents for k in RULE_LINES)
+
+
+def _instances(group, master, shape: Shape, range_start, range_end) -> list:
+    limit = MAX_INSTANCES
+    if range_end is None and master is not None and is_infinite(master):
+        limit = shape.bound
+    expansion = recurrence.expand(group, range_start, range_end, max_count=limit,
+                                  budget_s=EXPANSION_BUDGET_S)
+    if expansion.truncated:
+        logger.info("expansion of %r stopped at %d instances",
+                    group[0].uid.value if "uid" in group[0].contents else "?", limit)
+    return [(o.component, o) for o in expansion.occurrences]
+
+
+# ---------------------------------------------------------------- one component
+
+def shape_component(source, occurrence, shape: Shape, directory=None):
+    """A copy of ``source`` ready to send; ``occurrence`` (a recurrence.Occurrence) makes
+    it that instance."""
+    comp = vobject.base.Component.duplicate(source)
+    start_value = _native(source, "dtstart")
+    if occurrence is not None and occurrence.recurrence_id is not None:
+        is_override = "recurrence-id" in source.contents
+        if not is_override:
+            _retime_instance(comp, source, occurrence)
+            if not shape.compressed:
+                for name in RULE_LINES:
+                    comp.contents.pop(name, None)
+            _set(comp, "recurrence-id", occurrence.recurrence_id, None)
+        start_value = occurrence.start if occurrence.start is not None else start_value
+    for name, tz_name in TIME_LINES:
+        for line in comp.contents.get(name, []):
+            zone_name = _zone_name(line)
+            _write_time(line, shape.tzidout)
+            if tz_name and zone_name and timezones.is_valid_tzid(zone_name):
+                comp.contents.pop(tz_name.lower(), None)
+                comp.add(tz_name).value = zone_name
+    for name in OTHER_TIME_LINES:
+        for line in comp.contents.get(name, []):
+            _write_time(line, shape.tzidout)
+    for name in UTC_TIME_LINES:
+        for line in comp.contents.get(name, []):
+            _write_time(line, None)
+    for alarm in comp.contents.get("valarm", []):
+        _shape_alarm(alarm, comp, start_value, shape.relativealarm)
+    if directory is not None:
+        for name in ("attendee", "organizer"):
+            for line in comp.contents.get(name, []):
+                _shape_address(line, directory, shape.emailorcalid)
+    return comp
+
+
+def _native(comp, name):
+    lines = comp.contents.get(name)
+    if not lines:
+        return None
+    try:
+        return _aware(lines[0].value, lines[0])
+    except Exception:
+        return None
+
+
+def _aware(value, line=None):
+    """Resolve a naive DATE-TIME that has a TZID vobject did not know (no VTIMEZONE)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None and line is not None:
+        tzid = _stored_tzid(line)
+        if tzid and timezones.is_valid_tzid(tzid):
+            return value.replace(tzinfo=timezones.get_zone(tzid))
+    return value
+
+
+def _param_raw(line, name):
+    values = line.params.get(name)
+    return str(values[0]) if values else None
+
+
+def _stored_tzid(line) -> Optional[str]:
+    return _param_raw(line, "TZID") or _param_raw(line, VOBJ_TZID)
+
+
+def _zone_name(line) -> Optional[str]:
+    tzid = _stored_tzid(line)
+    if tzid:
+        return tzid
+    value = line.value
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        key = getattr(value.tzinfo, "key", None)
+        if key and key != "UTC":
+            return key
+    return None
+
+
+def _retime_instance(comp, master, occurrence) -> None:
+    start = occurrence.start
+    if start is None:
+        return
+    end = occurrence.end
+    old_start = _native(master, "dtstart")
+    if "dtstart" in comp.contents:
+        _set(comp, "dtstart", start, _stored_tzid(master.dtstart))
+    if "dtend" in comp.contents and end is not None:
+        _set(comp, "dtend", end, _stored_tzid(master.dtend))
+    if "due" in comp.contents and old_start is not None:
+        due = _native(master, "due")
+        try:
+            _set(comp, "due", due + (_as_instant(start) - _as_instant(old_start)),
+                 _stored_tzid(master.due))
+        except TypeError:
+            pass
+
+
+def _as_instant(value):
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _set(comp, name, value, tzid):
+    """Replace line ``name`` by a native value; ``tzid`` only names the stored zone."""
+    comp.contents.pop(name, None)
+    line = comp.add(name)
+    line.value = value
+    if tzid:
+        line.params["TZID"] = [tzid]
+
+
+def format_value(value, tzidout: Optional[str]) -> tuple[str, dict]:
+    """One date or date-time -> (text, params) in UTC or ``tzidout``."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.strftime("%Y%m%dT%H%M%S"), {}
+        if tzidout and tzidout.upper() not in ("UTC", "GMT", "Z"):
+            local = value.astimezone(timezones.get_zone(tzidout))
+            return local.strftime("%Y%m%dT%H%M%S"), {"TZID": [tzidout]}
+        return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"), {}
+    if isinstance(value, dt.date):
+        return value.strftime("%Y%m%d"), {"VALUE": ["DATE"]}
+    raise TypeError("not a date")
+
+
+def _write_time(line, tzidout) -> None:
+    """Rewrite a time line as text in UTC/tzidout; lists (EXDATE/RDATE) item by item."""
+    try:
+        value = line.value
+    except Exception:
+        return
+    values = value if isinstance(value, list) else [value]
+    texts, params = [], {}
+    for v in values:
+        if isinstance(v, tuple):  # RDATE periods: keep as stored
+            return
+        if not isinstance(v, (dt.date, dt.datetime)):
+            return
+        text, params = format_value(_aware(v, line), tzidout)
+        texts.append(text)
+    kept = {k: v for k, v in line.params.items() if k not in ("TZID", "VALUE", VOBJ_TZID)}
+    kept.update(params)
+    line.params = kept
+    line.value = ",".join(texts)
+    line.isNative = False
+    line.encoded = True
+
+
+def _duration_text(delta: dt.timedelta) -> str:
+    sign = "-" if delta < dt.timedelta(0) else ""
+    seconds = abs(int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{sign}P" + (f"{days}D" if days else "")
+    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + \
+        (f"{secs}S" if secs else "")
+    if clock or not days:
+        text += "T" + (clock or "0S")
+    return text
+
+
+def _shape_alarm(alarm, comp, start, relative: bool) -> None:
+    lines = alarm.contents.get("trigger")
+    if not lines:
+        return
+    line = lines[0]
+    try:
+        value = line.value
+    except Exception:
+        return
+    if start is None:
+        return
+    anchor = _as_instant(start)
+    if isinstance(value, dt.timedelta):
+        if relative:
+            return
+        if _param(line, "RELATED", "START") == "END":
+            return  # keep END-relative triggers as they are
+        text, params = (anchor + value).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"), \
+            {"VALUE": ["DATE-TIME"]}
+    elif isinstance(value, dt.datetime):
+        if not relative:
+            text, params = format_value(_aware(value, line), None)[0], {"VALUE": ["DATE-TIME"]}
+        else:
+            text, params = _duration_text(_as_instant(value) - anchor), {}
+    else:
+        return
+    alarm.contents.pop("trigger", None)
+    new = alarm.add("trigger")
+    new.value = text
+    new.params = params
+    new.isNative = False
+    new.encoded = True
+
+
+def _shape_address(line, directory, emailorcalid: bool) -> None:
+    address = _address(line)
+    if "@" not in address:
+        return
+    user = directory.by_email(address)
+    if user is None:
+        return
+    for key in ("X-S1CS-CALID", "X-S1CS-EMAIL"):
+        line.params.pop(key, None)
+    if emailorcalid:
+        line.params["X-S1CS-CALID"] = [user.default_calid]
+    else:
+        line.params["X-S1CS-EMAIL"] = [address]
+        line.value = user.default_calid

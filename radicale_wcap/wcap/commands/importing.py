@@ -1,0 +1,272 @@
+"""import (Table 7-31; 2005Q4 Table 7-23) and the deprecated upload_file/write_file pair
+(Tables 7-40, 7-44): a file of events and todos into one calendar.
+
+The file arrives as ``multipart/form-data`` (the seed's example: one part named
+``Upload`` with a filename) and is parsed with the maintained ``multipart`` package; a
+body sent as ``text/calendar`` or ``text/xml`` itself is taken as the file too.
+``content-in=text/xml`` is the iCalendar-in-XML that ``export`` and every text/xml answer
+use (`render.xml`): ``<EVENT>``/``<TODO>`` elements with one child per property and the
+parameters as attributes; it is parsed with defusedxml and turned back into iCalendar.
+
+Everything is checked before anything is written: the calendar and its ``write``
+access, the file, every calendar object (`store.prepare_item`, one per UID). Then one
+``store.writing()`` block puts them all; if a put fails the ones already put are rolled
+back, so a failed import leaves the calendar as it was.
+
+Errnos (the manual gives none for import): 77 BAD_IMPORT_ARGUMENTS for a missing or
+malformed upload (the WCAP 3.x "Incorrect parameter received by import.wcap"), 35
+WRITE_IMPORT_FAILED for a file that is not a calendar, an object the store refuses, or a
+file over ``[wcap] max_import_size``; 28/29/30 for the calendar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from typing import Iterable
+
+import multipart
+import vobject
+from defusedxml import ElementTree
+
+from radicale_wcap.store import ItemRefused, prepare_item
+
+from ..backend import require, resolve
+from ..errors import WcapErrno, WcapError
+from ..render.xml import ELEMENT_NAMES
+from ..result import Prop, Result
+from ..spool import SpoolError, spool_of
+from . import handler
+
+logger = logging.getLogger(__name__)
+
+IMPORTED_KINDS = ("VEVENT", "VTODO", "VJOURNAL")
+MAX_PARTS = 16
+# XML element name -> iCalendar name (the inverse of render.xml's renames).
+PROPERTY_NAMES = {element: name for name, element in ELEMENT_NAMES.items()}
+# Values the XML carries unescaped that iCalendar writes as TEXT (RFC 5545 3.3.11);
+# list-valued ones keep their commas as separators.
+TEXT_PROPERTIES = {"SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT", "TZNAME",
+                   "X-NSCP-CALPROPS-NAME", "X-NSCP-CALPROPS-DESCRIPTION"}
+LIST_TEXT_PROPERTIES = {"CATEGORIES", "RESOURCES"}
+
+
+# ---------------------------------------------------------------- the upload
+
+def uploaded_file(ctx) -> bytes:
+    """The file of an import/upload_file request body."""
+    limit = ctx.backend.instance.settings.get("wcap", "max_import_size")
+    body = ctx.body or b""
+    if limit and len(body) > limit:
+        raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "upload of %d bytes is over "
+                        "max_import_size" % len(body))
+    content_type, options = multipart.parse_options_header(ctx.content_type or "")
+    if content_type in ("text/calendar", "text/xml", "application/xml"):
+        return body
+    if content_type != "multipart/form-data" or not options.get("boundary"):
+        raise WcapError(WcapErrno.BAD_IMPORT_ARGUMENTS,
+                        "no multipart/form-data upload (%r)" % content_type[:60])
+    try:
+        parser = multipart.MultipartParser(
+            io.BytesIO(body), options["boundary"], content_length=len(body), strict=True,
+            part_limit=MAX_PARTS, memory_limit=max(limit, 1) * 2,
+            spool_limit=max(limit, 1) * 2)
+        parts = list(parser)
+    except multipart.MultipartError as e:
+        raise WcapError(WcapErrno.BAD_IMPORT_ARGUMENTS, "malformed multipart: %s" % e) from e
+    files = [p for p in parts if p.filename is not None] or parts
+    if not files:
+        raise WcapError(WcapErrno.BAD_IMPORT_ARGUMENTS, "multipart body has no file part")
+    try:
+        return files[0].raw
+    finally:
+        for part in parts:
+            part.close()
+
+
+# ---------------------------------------------------------------- the file
+
+def _escape_text(value: str, keep_commas: bool) -> str:
+    value = value.replace("\\", "\\\\").replace(";", "\\;").replace("\r\n", "\n")
+    value = value.replace("\n", "\\n")
+    return value if keep_commas else value.replace(",", "\\,")
+
+
+def _param_value(value: str) -> str:
+    value = value.replace('"', "'").replace("\r", " ").replace("\n", " ")
+    return '"%s"' % value if any(c in value for c in ";:,") else value
+
+
+def _xml_component(element, out: list[str]) -> None:
+    name = PROPERTY_NAMES.get(element.tag, element.tag)
+    out.append("BEGIN:%s" % name)
+    for child in element:
+        if len(child):  # a sub-component (ALARM, STANDARD, DAYLIGHT)
+            _xml_component(child, out)
+            continue
+        prop = PROPERTY_NAMES.get(child.tag, child.tag)
+        value = child.text or ""
+        value = value.strip() if prop not in TEXT_PROPERTIES else value
+        if prop in TEXT_PROPERTIES or prop.startswith("X-") and "\n" in value:
+            value = _escape_text(value, keep_commas=False)
+        elif prop in LIST_TEXT_PROPERTIES:
+            value = _escape_text(value, keep_commas=True)
+        params = "".join(";%s=%s" % (k, _param_value(v)) for k, v in child.attrib.items())
+        out.append("%s%s:%s" % (prop, params, value))
+    out.append("END:%s" % name)
+
+
+def xml_to_ical(data: bytes) -> str:
+    """The iCalendar text of a WCAP iCalendar-XML document (``<iCalendar><iCal>...``)."""
+    root = ElementTree.fromstring(data)
+    if root.tag not in ("iCalendar", "iCal"):
+        raise ValueError("root element is <%s>, not <iCalendar>" % root.tag[:40])
+    icals = [root] if root.tag == "iCal" else list(root.iter("iCal"))
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//radicale_wcap//import//EN"]
+    for ical in icals:
+        for child in ical:
+            if child.tag in ("EVENT", "TODO", "JOURNAL", "TIMEZONE"):
+                _xml_component(child, lines)
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def calendar_objects(data: bytes, content_in: str) -> list:
+    """One VCALENDAR per UID (masters and their exceptions together, with the time zones
+    they use), as ``prepare_item`` wants them."""
+    try:
+        text = xml_to_ical(data) if content_in == "text/xml" else data.decode("utf-8-sig")
+        calendars = list(vobject.readComponents(text))
+    except Exception as e:  # vobject and expat raise many kinds for bad input
+        raise WcapError(WcapErrno.WRITE_IMPORT_FAILED,
+                        "not a %s file: %s" % (content_in, str(e)[:200])) from e
+    zones, groups = {}, {}
+    for calendar in calendars:
+        if calendar.name.upper() != "VCALENDAR":
+            raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "no VCALENDAR in the file")
+        for component in calendar.getChildren():
+            kind = component.name.upper()
+            if kind == "VTIMEZONE" and "tzid" in component.contents:
+                zones[component.tzid.value] = component
+            elif kind in IMPORTED_KINDS:
+                if "uid" not in component.contents or not component.uid.value.strip():
+                    raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "%s without UID" % kind)
+                groups.setdefault(component.uid.value, []).append(component)
+    objects = []
+    for components in groups.values():
+        vcalendar = vobject.iCalendar()
+        used = _zones_used(components)
+        for tzid in sorted(used & set(zones)):
+            vcalendar.add(zones[tzid])
+        for component in components:
+            vcalendar.add(component)
+        objects.append(vcalendar)
+    return objects
+
+
+def _zones_used(components: Iterable) -> set[str]:
+    used = set()
+    for component in components:
+        for lines in component.contents.values():
+            for line in lines:
+                for tzid in getattr(line, "params", {}).get("TZID", ()):
+                    used.add(tzid)
+    return used
+
+
+def _in_range(item, start, end) -> bool:
+    """Table 7-31: only components that fall within dtstart..dtend (0 = open)."""
+    first, last = item.time_range
+    if start is not None and last <= _timestamp(start):
+        return False
+    if end is not None and first >= _timestamp(end):
+        return False
+    return True
+
+
+def _timestamp(value) -> int:
+    if isinstance(value, dt.datetime):
+        return int(value.timestamp())
+    return int(dt.datetime.combine(value, dt.time(), dt.timezone.utc).timestamp())
+
+
+# ---------------------------------------------------------------- writing
+
+def import_files(ctx, calid_text: str, files: list[bytes], content_in: str, start, end
+                 ) -> int:
+    """Validate everything, then write it in one locked block; the number imported."""
+    instance = ctx.backend.instance
+    calendar = resolve(ctx.backend, ctx.user, calid_text)
+    require(calendar, "write")
+    items = []
+    objects = [obj for data in files for obj in calendar_objects(data, content_in)]
+    for vcalendar in objects:
+        try:
+            item = prepare_item(instance.configuration, calendar.path, vcalendar)
+        except ItemRefused as e:
+            raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "refused: %s" % e) from e
+        if _in_range(item, start, end):
+            items.append(item)
+    store = instance.store
+    with store.writing(calendar.path, ctx.user, "WCAP import") as collection:
+        if collection is None:
+            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "calendar vanished")
+        done = []  # (uid, previous item or None) to undo on failure
+        try:
+            for item in items:
+                existing = collection.index().by_uid(collection.key, item.uid)
+                previous = None
+                if existing is not None:
+                    previous = next((i for _, i in collection.get_multi([existing.href])
+                                     if i is not None), None)
+                store.put(collection, item)
+                done.append((item.uid, previous))
+        except Exception:
+            logger.error("WCAP import into %s failed after %d of %d objects; rolling back",
+                         calendar.calid, len(done), len(items))
+            for uid, previous in reversed(done):
+                try:
+                    if previous is None:
+                        store.delete_uid(collection, uid)
+                    else:
+                        store.put(collection, previous)
+                except Exception:
+                    logger.exception("WCAP import rollback of %r in %s failed", uid,
+                                     calendar.calid)
+            raise
+    logger.info("WCAP import user=%s calid=%s: %d objects", ctx.user, calendar.calid,
+                len(items))
+    return len(items)
+
+
+@handler("import")
+def import_(ctx, params):
+    import_files(ctx, params["calid"], [uploaded_file(ctx)], params["content-in"],
+                 params["dtstart"], params["dtend"])
+    return Result()
+
+
+@handler("upload_file")
+def upload_file(ctx, params):
+    data = uploaded_file(ctx)
+    name = spool_of(ctx.backend.instance).put(ctx.user, data)
+    # The manual's answer is a page with ``var uniquefilename=``; these props carry the
+    # same three values in every fmt-out.
+    return Result(props=[Prop("X-NSCP-WCAP-UNIQUEFILENAME", name),
+                         Prop("X-NSCP-WCAP-FILE-SIZE", str(len(data)))])
+
+
+@handler("write_file")
+def write_file(ctx, params):
+    spool = spool_of(ctx.backend.instance)
+    names = params["uniquefilename"]
+    try:
+        files = [spool.get(ctx.user, name) for name in names]
+    except SpoolError as e:
+        raise WcapError(WcapErrno.BAD_IMPORT_ARGUMENTS, str(e)) from e
+    import_files(ctx, params["calid"], files, params["content-in"], params["dtstart"],
+                 params["dtend"])
+    for name in names:
+        spool.discard(ctx.user, name)
+    return Result()

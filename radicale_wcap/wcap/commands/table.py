@@ -250,11 +250,15 @@ _ROWS = (
     Command("fetchtodos_by_id", "Table 7-25", S.REQUIRED, FETCH_BY_ID_PARAMS,
             failed=E.FETCH_TODOS_BY_ID_FAILED, bad_tzid=E.FETCHCOMPONENTS_FAILED_BAD_TZID,
             note="not found should be 59 (Lightning only hides 9 and 59)"),
-    Command("get_all_timezones", "Table 7-26", S.REQUIRED, (DTEND, DTSTART, FMT_OUT, ID),
-            failed=E.GET_ALL_TIMEZONES_FAILED),
-    Command("get_calprops", "Table 7-27", S.REQUIRED, (
-        CALIDS, FMT_OUT, ID, Param("invitecount", Bool(), False, note="[63]")),
-        failed=E.GET_CALPROPS_FAILED),
+    Command("get_all_timezones", "Table 7-26", S.REQUIRED, (
+        DTEND, DTSTART, FMT_OUT, ID, APPID,
+        Param("tzid", TzId(), None, note="not in the manual: asks for one zone")),
+        failed=E.GET_ALL_TIMEZONES_FAILED),
+    Command("get_calprops", "Table 7-27", S.OPTIONAL, (
+        CALIDS, FMT_OUT, ID, APPID, Param("invitecount", Bool(), False, note="[63]")),
+        failed=E.GET_CALPROPS_FAILED,
+        note="no id: anonymous, for public calendars (manual 'Session Identifier'); "
+             "a dead id is still errno 1 (the handler checks, session.viewer)"),
     Command("get_freebusy", "Table 7-28", S.REQUIRED, (
         Param("busyonly", Bool(), True,
               note="manual default 0; [Q4] (WCAP 3.x, which version.wcap claims) says 1. "

@@ -49,12 +49,11 @@ class Server:
 
     @property
     def bound(self) -> List[Tuple[str, int]]:
-        servers = getattr(self._server, "map", None)
         result = []
         for candidate in ([self._server] if hasattr(self._server, "effective_port")
                           else list(getattr(self._server, "map", {}).values())):
             if hasattr(candidate, "effective_port"):
-                result.append((candidate.effective_host, candidate.effective_port))
+                result.append((str(candidate.effective_host), int(candidate.effective_port)))
         return result
 
     @property

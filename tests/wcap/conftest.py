@@ -111,3 +111,79 @@ def errno_of(answer, fmt: str) -> int:
     if fmt == "text/xml":
         return xml_errnos(body)[0]
     return run_js(body.decode("utf-8"))["errno"]
+
+
+# ---------------------------------------------------------------- WCAP over a client
+# For tests against a real Instance: the in-process client (tests/conftest.py
+# InProcessClient) or a live server (``live.client``); both have .request().
+
+FORMATS = ("text/calendar", "text/xml", "text/js")
+
+
+class WcapAnswer:
+    """One parsed answer: ``errno`` (the first one), ``errnos`` (per <iCal> for XML,
+    per calprops entry for JS), ``text``, and per format ``lines`` / ``xml`` / ``js``."""
+
+    def __init__(self, fmt: str, response):
+        assert response.status == 200, response.status
+        self.fmt, self.body, self.text = fmt, response.body, response.text
+        self.lines = self.xml = self.js = None
+        if fmt == "text/calendar":
+            self.lines = ical_lines(response.body)
+            self.errno = ical_errno(response.body)
+            self.errnos = [self.errno]
+        elif fmt == "text/xml":
+            self.xml = parse_xml(response.body)
+            self.errnos = [int(e.findtext("X-NSCP-WCAP-ERRNO")) for e in self.xml.iter("iCal")]
+            self.errno = self.errnos[0]
+        else:
+            self.js = run_js(self.text)
+            self.errno = self.js["errno"]
+            self.errnos = [c["errno"] for c in self.js.get("calprops", [])] or [self.errno]
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a property (iCalendar line or XML element) in order."""
+        if self.lines is not None:
+            out = []
+            for line in self.lines:
+                head, _, value = line.partition(":")
+                if head.split(";")[0] == name:
+                    out.append(value)
+            return out
+        if self.xml is not None:
+            return [(e.text or "") for e in self.xml.iter(name)]
+        raise AssertionError("values() needs text/calendar or text/xml")
+
+    def value(self, name: str) -> str:
+        found = self.values(name)
+        assert found, f"{name} missing in {self.text[:2000]}"
+        return found[0]
+
+
+def wcap_path(command: str, query: str = "", **params) -> str:
+    """``/<command>.wcap?<query>&k=v``; values are %-encoded like Lightning does
+    (encodeURIComponent: space -> %20); ``fmt_out``/``search_string`` style keys map
+    to the manual's ``fmt-out``/``search-string``."""
+    from urllib.parse import quote
+    parts = [query] if query else []
+    for key, value in params.items():
+        key = key.replace("_", "-") if key in ("fmt_out", "search_string",
+                                                 "component_type") else key
+        parts.append(f"{key}={quote(str(value), safe=';')}")
+    return f"/{command}.wcap?" + "&".join(parts)
+
+
+def wcap(client, command: str, fmt: str = "text/xml", query: str = "",
+         **params) -> WcapAnswer:
+    """Send a WCAP command with ``fmt-out=fmt`` and parse the answer."""
+    return WcapAnswer(fmt, client.request("GET", wcap_path(command, query, fmt_out=fmt,
+                                                          **params)))
+
+
+def wcap_login(client, user: str, password: str | None = None) -> str:
+    """Log in the way Lightning does; the session id."""
+    from tests.conftest import TEST_PASSWORD
+    answer = wcap(client, "login", "text/calendar", user=user,
+                  password=TEST_PASSWORD if password is None else password)
+    assert answer.errno == 0, answer.text
+    return answer.value("X-NSCP-WCAP-SESSION-ID")

@@ -1,0 +1,207 @@
+"""Trumba-style import of an n-event feed, side by side with CalDAV PUT one by one.
+
+``run(store_folder_or_instance, n=10000)`` returns rows
+``(name, ours_seconds, caldav_seconds, note)``; ``python -m benchmarks.trumba_import
+[--events N]`` prints them.  Both sides run in-process through the same WSGI
+middleware (``make_app``), so the comparison is the import door against
+Radicale's PUT handler on the same store, not HTTP against HTTP.
+
+Rows: first import; unchanged re-import (target: under 20% of the first, and
+no item file's mtime changes); re-import with 1% of the events changed; peak
+memory of a first import in a fresh subprocess (target: under 250 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from typing import List, Optional, Tuple
+
+PASSWORD = "bench-password"
+USER = "bench"
+WEBNAME = "BenchFeed"
+ZONES = ("America/New_York", "Europe/Berlin", "Asia/Tokyo")
+
+Row = Tuple[str, Optional[float], Optional[float], str]
+
+
+def vevent(i: int, revision: int = 0) -> List[str]:
+    """One event; every 10th all-day, every 7th weekly for 10 weeks, the rest zoned."""
+    day = 1 + i % 28
+    month = 1 + (i // 28) % 12
+    lines = ["BEGIN:VEVENT", "UID:bench-%d@example.edu" % i,
+             "DTSTAMP:20240105T%06dZ" % (i % 240000)]
+    if i % 10 == 0:
+        lines += ["DTSTART;VALUE=DATE:2025%02d%02d" % (month, day),
+                  "DTEND;VALUE=DATE:2025%02d%02d" % (month, day + 1)]
+    else:
+        zone = ZONES[i % len(ZONES)]
+        lines += ["DTSTART;TZID=%s:2025%02d%02dT%02d0000" % (zone, month, day, 8 + i % 10),
+                  "DTEND;TZID=%s:2025%02d%02dT%02d3000" % (zone, month, day, 8 + i % 10)]
+    if i % 7 == 0:
+        lines.append("RRULE:FREQ=WEEKLY;COUNT=10")
+    lines += ["SUMMARY:Event %d revision %d – Café" % (i, revision),
+              "LOCATION:Room %d" % (i % 300),
+              "DESCRIPTION:Generated event %d for the import benchmark." % i,
+              "X-TRUMBA-CUSTOMFIELD;NAME=\"Event Type\";ID=21;TYPE=SingleLine:Lecture",
+              "END:VEVENT"]
+    return lines
+
+
+def feed(n: int, changed: frozenset = frozenset()) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//bench//EN", "METHOD:PUBLISH"]
+    for i in range(n):
+        lines += vevent(i, 1 if i in changed else 0)
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def caldav_bodies(n: int) -> List[Tuple[str, bytes]]:
+    """The same events as single-event VCALENDARs (with VTIMEZONEs) for CalDAV PUT."""
+    from radicale_wcap.trumba.feed import parse_feed
+    parsed = parse_feed(feed(n), calendar_tzid="UTC", max_events=n + 1)
+    return [("%d.ics" % i, event.ical.encode("utf-8")) for i, event in enumerate(parsed.events)]
+
+
+def make_instance(folder: str):
+    from radicale_wcap.instance import Instance
+    return Instance.from_file(None, {
+        "storage": {"filesystem_folder": os.path.join(folder, "collections")},
+        "auth": {"argon2_time_cost": "1", "argon2_memory_cost": "8",
+                 "failed_login_backoff": "0", "delay": "0"},
+        "logging": {"level": "warning"}, "web": {"type": "none"}})
+
+
+def prepare(instance) -> None:
+    from radicale_wcap.store import create_default_calendar
+    if instance.directory.get(USER) is None:
+        instance.directory.add(USER, PASSWORD, email="bench@example.com", cn="Bench", tz="UTC")
+    create_default_calendar(instance.configuration, USER, instance.store)
+    instance.store.create_calendar("%s:caldav" % USER, owner=USER, user=USER) \
+        if instance.registry.get("/%s/caldav/" % USER) is None else None
+    instance.registry.set_webname("/%s/calendar/" % USER, WEBNAME)
+
+
+def call(app, method: str, path: str, body: bytes = b"", query: str = "") -> Tuple[int, bytes]:
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
+               "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+               "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+               "wsgi.errors": sys.stderr, "wsgi.version": (1, 0), "wsgi.multithread": True,
+               "wsgi.multiprocess": False, "wsgi.run_once": False, "REMOTE_ADDR": "127.0.0.1",
+               "CONTENT_LENGTH": str(len(body)), "SCRIPT_NAME": "",
+               "CONTENT_TYPE": "text/calendar",
+               "HTTP_AUTHORIZATION": "Basic " + base64.b64encode(
+                   ("%s:%s" % (USER, PASSWORD)).encode()).decode()}
+    status = []
+    chunks = app(environ, lambda s, h, e=None: status.append(s))
+    data = b"".join(chunks)
+    return int(status[0].split()[0]), data
+
+
+def import_feed(app, body: bytes) -> float:
+    started = time.perf_counter()
+    status, answer = call(app, "PUT", "/service/%s.ics" % WEBNAME, body)
+    elapsed = time.perf_counter() - started
+    if status != 200:
+        raise RuntimeError("import failed: %d %s" % (status, answer[:500]))
+    return elapsed
+
+
+def mtimes(folder: str) -> dict:
+    return {entry.name: entry.stat().st_mtime_ns for entry in os.scandir(folder)
+            if entry.is_file() and not entry.name.startswith(".")}
+
+
+def peak_memory_mb(n: int) -> float:
+    """Peak RSS of a fresh process doing a first import of n events."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.trumba_import", "--child",
+                              folder, "--events", str(n)], check=True, capture_output=True,
+                             text=True, cwd=os.path.dirname(os.path.dirname(
+                                 os.path.abspath(__file__))))
+        return float(out.stdout.strip().splitlines()[-1])
+
+
+def child(folder: str, n: int) -> None:
+    from radicale_wcap.middleware import make_app
+    instance = make_instance(folder)
+    prepare(instance)
+    body = feed(n)
+    import_feed(make_app(instance), body)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def run(store_folder_or_instance, n: int = 10000) -> List[Row]:
+    from radicale_wcap.middleware import make_app
+    instance = (make_instance(store_folder_or_instance)
+                if isinstance(store_folder_or_instance, str) else store_folder_or_instance)
+    prepare(instance)
+    app = make_app(instance)
+    rows: List[Row] = []
+
+    body = feed(n)
+    first = import_feed(app, body)
+    bodies = caldav_bodies(n)
+    started = time.perf_counter()
+    for name, single in bodies:
+        status, answer = call(app, "PUT", "/%s/caldav/%s" % (USER, name), single)
+        if status not in (200, 201, 204):
+            raise RuntimeError("CalDAV PUT failed: %d %s" % (status, answer[:300]))
+    caldav = time.perf_counter() - started
+    rows.append(("first import, %d events" % n, first, caldav,
+                 "CalDAV: %d PUTs of one event each" % n))
+
+    folder = os.path.join(instance.configuration.get("storage", "filesystem_folder"),
+                          "collection-root", USER, "calendar")
+    before = mtimes(folder)
+    again = import_feed(app, feed(n))
+    untouched = mtimes(folder) == before
+    rows.append(("unchanged re-import", again, None,
+                 "%.1f%% of first import (target < 20%%); %s" % (
+                     100 * again / first,
+                     "no item file written" if untouched else "ITEM FILES CHANGED")))
+
+    changed = frozenset(range(0, n, 100))
+    started_files = mtimes(folder)
+    one_percent = import_feed(app, feed(n, changed))
+    rewritten = sum(1 for k, v in mtimes(folder).items() if started_files.get(k) != v)
+    changed_bodies = [bodies[i] for i in sorted(changed)]
+    started = time.perf_counter()
+    for name, single in changed_bodies:
+        call(app, "PUT", "/%s/caldav/%s" % (USER, name),
+             single.replace(b"revision 0", b"revision 1"))
+    caldav_changed = time.perf_counter() - started
+    rows.append(("re-import, 1%% changed (%d events)" % len(changed), one_percent,
+                 caldav_changed, "%d item files rewritten; CalDAV: PUT of the changed only"
+                 % rewritten))
+
+    rows.append(("peak RSS of a first import (MB)", peak_memory_mb(n), None,
+                 "fresh subprocess, ru_maxrss; target < 250 MB"))
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--child", metavar="FOLDER", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.events)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        rows = run(folder, args.events)
+    print("%-40s %12s %12s  %s" % ("operation", "ours (s)", "CalDAV (s)", "note"))
+    for name, ours, caldav, note in rows:
+        print("%-40s %12s %12s  %s" % (name, "%.3f" % ours if ours is not None else "-",
+                                        "%.3f" % caldav if caldav is not None else "-", note))
+
+
+if __name__ == "__main__":
+    main()

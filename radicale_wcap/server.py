@@ -13,6 +13,7 @@ import threading
 from typing import Callable, List, Optional, Tuple
 
 import waitress
+from waitress import wasyncore
 from waitress.server import create_server
 
 from radicale_wcap.instance import Instance
@@ -70,6 +71,16 @@ class Server:
         return self
 
     def stop(self) -> None:
-        self._server.close()
+        # close() alone leaves kept-alive client connections in waitress's
+        # socket map, and its loop runs until the map is empty.
+        server = self._server
+        dispatcher = getattr(server, "task_dispatcher", None)
+        if dispatcher is not None:
+            dispatcher.shutdown()
+        socket_map = getattr(server, "_map", None) or getattr(server, "map", None)
+        if socket_map is not None:
+            wasyncore.close_all(socket_map)
+        else:
+            server.close()
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -147,7 +147,8 @@ class WcapAnswer:
             out = []
             for line in self.lines:
                 head, _, value = line.partition(":")
-                if head.split(";")[0] == name:
+                # iCalendar names are case-insensitive; the renderer upper-cases them.
+                if head.split(";")[0].upper() == name.upper():
                     out.append(value)
             return out
         if self.xml is not None:

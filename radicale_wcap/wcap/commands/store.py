@@ -1,0 +1,173 @@
+"""storeevents (Table 7-37) and storetodos (Table 7-39).
+
+One request stores one calendar object: the parameters are applied to the stored object
+(`compose.compose_component`), validated (`store.prepare_item`, before any lock), then
+written in one ``store.writing`` block that re-checks ``storetype`` and double booking
+against the index. Scheduling (`scheduling.after_store`) runs afterwards, in blocks of
+its own.
+
+The answer follows Lightning, not the manual (wcap-clients.md §4.12, §5.9): with
+``fetch=1`` a VCALENDAR holding the stored component in full (master plus exceptions),
+errno 0; without it a status component with the UID and
+``REQUEST-STATUS:2.0;Success.  Store successful.`` (the 6.x answer): the manual's bare
+``<!-- store_errno="0" -->`` makes Lightning see no items and fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+import vobject
+
+from radicale_wcap import recurrence
+from radicale_wcap.store import ItemRefused, prepare_item
+from radicale_wcap.wcap import scheduling
+from radicale_wcap.wcap.backend import require, resolve
+from radicale_wcap.wcap.commands import handler
+from radicale_wcap.wcap.compose import compose_component
+from radicale_wcap.wcap.errors import WcapErrno, WcapError
+from radicale_wcap.wcap.result import Result
+
+logger = logging.getLogger(__name__)
+
+CREATE, MODIFY = 1, 2
+KINDS = {"storeevents": ("event", "VEVENT"), "storetodos": ("todo", "VTODO")}
+# Double-booking check: instances of the new event looked at (bounded work per store).
+DOUBLE_BOOKING_INSTANCES = 200
+RETRIES = 3
+
+
+@handler("storeevents")
+def storeevents(ctx, params):
+    return store(ctx, params, "event")
+
+
+@handler("storetodos")
+def storetodos(ctx, params):
+    return store(ctx, params, "todo")
+
+
+def store(ctx, params, kind: str) -> Result:
+    instance = ctx.backend.instance
+    calendar = resolve(ctx.backend, ctx.user, params["calid"])
+    require(calendar, "write")
+    if not params.get("uid"):
+        params["uid"] = str(uuid.uuid4())
+    uid = params["uid"]
+    component = "VEVENT" if kind == "event" else "VTODO"
+    for _attempt in range(RETRIES):
+        with instance.store.reading(calendar.path) as collection:
+            if collection is None:
+                raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
+            row = collection.index().by_uid(collection.key, uid)
+            existing = collection.get_by_uid(uid) if row is not None else None
+        previous = existing.vobject_item if existing is not None else None
+        _check_storetype(params, previous, component)
+        vcal = compose_component(ctx, params, previous, kind)
+        try:
+            item = prepare_item(instance.configuration, calendar.path, vcal)
+        except ItemRefused as e:
+            raise WcapError(ctx.command.failed, "refused: %s" % e) from e
+        with instance.store.writing(calendar.path, ctx.user, "WCAP " + ctx.command.name) \
+                as collection:
+            if collection is None:
+                raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
+            now_row = collection.index().by_uid(collection.key, uid)
+            if (now_row.etag if now_row else None) != (row.etag if row else None):
+                continue  # changed since we read it: compose again on the new version
+            if kind == "event" and not calendar.record.setting("allow_double_booking"):
+                _check_double_booking(instance, collection, vcal, uid)
+            stored, _created = instance.store.put(collection, item)
+        break
+    else:
+        raise WcapError(ctx.command.failed, "item kept changing while being stored")
+    logger.info("WCAP %s user=%s calid=%s: stored", ctx.command.name, ctx.user, calendar.calid)
+    outcome = scheduling.after_store(ctx, calendar, vcal, previous, params.get("method") or 1,
+                                     _wants_mail(params))
+    errno = WcapErrno.CANNOT_SENT_EMAIL if outcome.mail_failed else WcapErrno.OK
+    return Result(errno=errno, components=_answer(ctx, params, calendar, stored, uid, kind))
+
+
+def _check_storetype(params, previous, component) -> None:
+    exists = previous is not None and any(
+        c.name == component for c in previous.getChildren())
+    storetype = params.get("storetype")
+    if storetype == CREATE and previous is not None:
+        raise WcapError(WcapErrno.CREATE_EXISTS, "uid exists")
+    if storetype == MODIFY and not exists:
+        raise WcapError(WcapErrno.MODIFY_NO_EVENT, "uid not found")
+    if previous is not None and not exists:
+        # The UID belongs to the other kind (a todo stored by storeevents): refuse
+        # rather than mix VEVENT and VTODO under one UID.
+        raise WcapError(WcapErrno.CREATE_EXISTS, "uid is a component of another kind")
+
+
+def _wants_mail(params) -> bool:
+    """Lightning sends smtp=0&smtpNotify=0&notify=0 when it does NOT want mail
+    (wcap-clients.md §2.3 item 14); otherwise the server (Sun's GSE) notifies."""
+    if params.get("notify"):
+        return True
+    return params.get("smtp") is not False and params.get("smtpNotify") is not False
+
+
+def _check_double_booking(instance, collection, vcal, uid) -> None:
+    busy = [c for c in vcal.getChildren() if c.name == "VEVENT"
+            and str(getattr(c, "transp", None) and c.transp.value or "OPAQUE").upper()
+            != "TRANSPARENT"
+            and str(getattr(c, "status", None) and c.status.value or "").upper() != "CANCELLED"]
+    if not busy:
+        return
+    expansion = recurrence.expand(busy, None, None, max_count=DOUBLE_BOOKING_INSTANCES,
+                                  budget_s=0.5)
+    index = collection.index()
+    own = index.by_uid(collection.key, uid)
+    for occurrence in expansion.occurrences:
+        if occurrence.start is None:
+            continue
+        start, end = _ts(occurrence.start), _ts(occurrence.end)
+        if end <= start:
+            continue
+        hrefs = [h for h in index.hrefs_in_range(collection.key, start, end, "VEVENT",
+                                                 collection=collection)
+                 if own is None or h != own.href]
+        for other in collection.get_hrefs(hrefs):
+            if _blocks(other.vobject_item, start, end):
+                raise WcapError(WcapErrno.STORE_FAILED_DOUBLE_BOOKED,
+                                "overlaps %s" % other.uid)
+
+
+def _blocks(vcal, start, end) -> bool:
+    comps = [c for c in vcal.getChildren() if c.name == "VEVENT"
+             and str(c.transp.value if "transp" in c.contents else "OPAQUE").upper()
+             != "TRANSPARENT"
+             and str(c.status.value if "status" in c.contents else "").upper() != "CANCELLED"]
+    if not comps:
+        return False
+    found = recurrence.expand(comps, dt.datetime.fromtimestamp(start, dt.timezone.utc),
+                              dt.datetime.fromtimestamp(end, dt.timezone.utc),
+                              max_count=10, budget_s=0.2)
+    return bool(found.occurrences)
+
+
+def _ts(value) -> int:
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.timezone.utc)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return int(value.timestamp())
+
+
+def _answer(ctx, params, calendar, stored, uid, kind) -> list:
+    if params.get("fetch"):
+        try:
+            from radicale_wcap.wcap.components import output_components
+            return output_components(ctx, params, calendar, [stored])
+        except ImportError:
+            return [c for c in stored.vobject_item.getChildren()
+                    if c.name in ("VEVENT", "VTODO")]
+    status = vobject.newFromBehavior("vevent" if kind == "event" else "vtodo")
+    status.add("uid").value = uid
+    status.add("request-status").value = "2.0;Success.  Store successful."
+    return [status]

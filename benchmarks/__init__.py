@@ -1,0 +1,1 @@
+"""Benchmarks: stock Radicale 3.9 against radicale_wcap (``python -m benchmarks.run``)."""

@@ -305,7 +305,9 @@ _ROWS = (
     Command("set_calprops", "Table 7-35", S.REQUIRED, (
         Param("acl", SemicolonList(Text())),
         Param("cal", Text(), repeat=True, note="encoded parameter list per calendar"),
-        CALID_REQ, Param("categories", SemicolonList(Text())), Param("charset", Text()),
+        Param("calid", Text(), None, note="required unless cal is sent (the Multiple "
+              "Calendars Example has no calid); the handler answers 38"),
+        Param("categories", SemicolonList(Text())), Param("charset", Text()),
         Param("description", Text()), FMT_OUT, ID, Param("lang", Text()),
         Param("master", Text()), Param("multiple", Int(0), 0), Param("name", Text()),
         Param("owners", SemicolonList(Text())), Param("read", Int(allowed=(0, 1, 4))),

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
 import vobject
+from dateutil import tz as du_tz
 
 from radicale_wcap import recurrence, timezones
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 TS_MIN = recurrence.NEG_INFINITY_TS
 TS_MAX = recurrence.INFINITY_TS
+# The index extends a recurring item's instances to (query end + its 730-day horizon)
+# and overflows datetime past year 9999 (storage/index.py ItemIndex._instances), so an
+# open end is passed as this instead of INFINITY_TS.
+OPEN_END_TS = TS_MAX - 800 * 86400
 KINDS = {"event": ("VEVENT",), "todo": ("VTODO",), "all": ("VEVENT", "VTODO")}
 RULE_LINES = ("rrule", "rdate", "exrule", "exdate")
 TIME_LINES = (("dtstart", "X-NSCP-DTSTART-TZID"), ("dtend", "X-NSCP-DTEND-TZID"),
@@ -109,8 +114,18 @@ def read_calendar(instance, calendar, *, start=None, end=None, component=None) -
             lo = timestamp(start)
             hi = timestamp(end)
             items = instance.store.items_in_range(
-                collection, TS_MIN if lo is None else lo, TS_MAX if hi is None else hi,
+                collection, TS_MIN if lo is None else lo, OPEN_END_TS if hi is None else hi,
                 component)
+    LOADS.add(len(items))
+    return items
+
+
+def read_selected(instance, calendar, select) -> list:
+    """The items whose hrefs ``select(collection, index)`` picks (an index query)."""
+    with instance.store.reading(calendar.path) as collection:
+        if collection is None:
+            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
+        items = collection.get_hrefs(select(collection, collection.index()))
     LOADS.add(len(items))
     return items
 
@@ -271,7 +286,7 @@ def output_components(ctx, params, calendar, items, *, range_start=None, range_e
     shape = shape or Shape.of(ctx, params)
     directory = ctx.backend.instance.directory if ctx is not None else None
     out = []
-    for group in series_of(items, shape.kinds):
+    for group in sorted(series_of(items, shape.kinds), key=_group_key):
         master = group[0] if "recurrence-id" not in group[0].contents else None
         probe = master or group[0]
         if not matches_compstate(probe, shape.compstates, shape.user_email):
@@ -283,6 +298,11 @@ def output_components(ctx, params, calendar, items, *, range_start=None, range_e
         for comp, occurrence in chosen:
             out.append(shape_component(comp, occurrence, shape, directory))
     return out
+
+
+def _group_key(group):
+    start = _native(group[0], "dtstart") or _native(group[0], "due")
+    return _as_instant(start) if start is not None else dt.datetime.min.replace(tzinfo=UTC)
 
 
 def _recurs(group) -> bool:
@@ -428,26 +448,36 @@ def format_value(value, tzidout: Optional[str]) -> tuple[str, dict]:
 
 
 def _write_time(line, tzidout) -> None:
-    """Rewrite a time line as text in UTC/tzidout; lists (EXDATE/RDATE) item by item."""
+    """Rewrite a time line in UTC/tzidout; lists (EXDATE/RDATE) item by item.
+
+    UTC, DATE and floating values stay native (the text/js renderer reads them to sort
+    all-day and long events into eventD); only ``tzidout`` local times become text.
+    """
     try:
         value = line.value
     except Exception:
         return
     values = value if isinstance(value, list) else [value]
-    texts, params = [], {}
-    for v in values:
-        if isinstance(v, tuple):  # RDATE periods: keep as stored
-            return
-        if not isinstance(v, (dt.date, dt.datetime)):
-            return
-        text, params = format_value(_aware(v, line), tzidout)
-        texts.append(text)
+    if any(not isinstance(v, (dt.date, dt.datetime)) for v in values):
+        return  # RDATE periods and the unparseable: keep as stored
+    values = [_aware(v, line) for v in values]
     kept = {k: v for k, v in line.params.items() if k not in ("TZID", "VALUE", VOBJ_TZID)}
-    kept.update(params)
+    local = tzidout and tzidout.upper() not in ("UTC", "GMT", "Z")
+    if local and any(isinstance(v, dt.datetime) and v.tzinfo is not None for v in values):
+        texts, params = [], {}
+        for v in values:
+            text, params = format_value(v, tzidout)
+            texts.append(text)
+        kept.update(params)
+        line.params = kept
+        line.value = ",".join(texts)
+        line.isNative = False
+        line.encoded = True
+        return
+    native = [v.astimezone(du_tz.UTC) if isinstance(v, dt.datetime) and v.tzinfo else v
+              for v in values]
     line.params = kept
-    line.value = ",".join(texts)
-    line.isNative = False
-    line.encoded = True
+    line.value = native if isinstance(value, list) else native[0]
 
 
 def _duration_text(delta: dt.timedelta) -> str:
@@ -512,3 +542,136 @@ def _shape_address(line, directory, emailorcalid: bool) -> None:
     else:
         line.params["X-S1CS-EMAIL"] = [address]
         line.value = user.default_calid
+
+
+# ---------------------------------------------------------------- by id, verify, alarms
+
+ONE_SECOND = dt.timedelta(seconds=1)
+
+
+def _rid_instant(comp):
+    return _as_instant(_native(comp, "recurrence-id"))
+
+
+def find_instance(group, rid):
+    """(component, occurrence) of the instance whose RECURRENCE-ID is ``rid``, or None:
+    an override if one exists, else the rule's instance (not EXDATE'd)."""
+    target = _as_instant(rid)
+    for comp in group:
+        if "recurrence-id" in comp.contents and _rid_instant(comp) == target:
+            return comp, None
+    master = group[0] if "recurrence-id" not in group[0].contents else None
+    if master is None:
+        return None
+    if not _recurs(group):
+        start = _native(master, "dtstart")
+        return (master, None) if start is not None and _as_instant(start) == target else None
+    expansion = recurrence.expand([master], rid, target + ONE_SECOND, max_count=10,
+                                  budget_s=EXPANSION_BUDGET_S)
+    for o in expansion.occurrences:
+        if o.recurrence_id is not None and _as_instant(o.recurrence_id) == target:
+            return master, o
+    return None
+
+
+def select_instances(ctx, params, calendar, item, rid, mod: int, shape: Shape) -> list:
+    """The components of one stored item that a by-id fetch asks for (rid + mod)."""
+    groups = series_of([item], shape.kinds)
+    if not groups:
+        return []
+    group = groups[0]
+    directory = ctx.backend.instance.directory if ctx is not None else None
+    if rid is None or mod == 4 or not _recurs(group):
+        if rid is not None and not _recurs(group) and find_instance(group, rid) is None:
+            return []
+        return output_components(ctx, params, calendar, [item], shape=shape)
+    if mod == 1:
+        hit = find_instance(group, rid)
+        return [] if hit is None else [shape_component(hit[0], hit[1], shape, directory)]
+    if shape.recurring:
+        return output_components(ctx, params, calendar, [item], shape=shape)
+    target = _as_instant(rid)
+    master = group[0] if "recurrence-id" not in group[0].contents else None
+    lo, hi = (rid, None) if mod == 2 else (None, target + ONE_SECOND)
+
+    def wanted(key):
+        return key is None or (key >= target if mod == 2 else key <= target)
+    picked, seen = [], set()
+    for comp, o in _instances(group, master, shape, lo, hi):
+        key = _as_instant(o.recurrence_id) if o.recurrence_id is not None else None
+        if wanted(key):
+            seen.add(key)
+            picked.append(shape_component(comp, o, shape, directory))
+    # An override moved across the rid is outside the expansion range but still
+    # belongs to the instances asked for, which are chosen by RECURRENCE-ID.
+    for comp in group[1:] if master is not None else group:
+        key = _rid_instant(comp)
+        if key not in seen and wanted(key):
+            picked.append(shape_component(comp, None, shape, directory))
+    return picked
+
+
+def instance_exists(item, kind: str, rid) -> bool:
+    """verify*: does ``item`` hold a ``kind`` component with that RECURRENCE-ID
+    (None: the component itself)?"""
+    groups = series_of([item], (kind,))
+    if not groups:
+        return False
+    return rid is None or find_instance(groups[0], rid) is not None
+
+
+def fires_between(comp, occurrence, lo: int, hi: int) -> bool:
+    """Whether an alarm of ``comp`` (as the instance ``occurrence``) triggers in
+    [lo, hi) (POSIX seconds)."""
+    start = occurrence.start if occurrence is not None and occurrence.start is not None \
+        else _native(comp, "dtstart")
+    end = occurrence.end if occurrence is not None and occurrence.end is not None \
+        else (_native(comp, "dtend") or _native(comp, "due"))
+    for alarm in comp.contents.get("valarm", []):
+        lines = alarm.contents.get("trigger")
+        if not lines:
+            continue
+        try:
+            value = lines[0].value
+        except Exception:
+            continue
+        if isinstance(value, dt.timedelta):
+            anchor = end if _param(lines[0], "RELATED", "START") == "END" else start
+            if anchor is None:
+                continue
+            when = _as_instant(anchor) + value
+        elif isinstance(value, dt.datetime):
+            when = _as_instant(_aware(value, lines[0]))
+        else:
+            continue
+        if lo <= when.timestamp() < hi:
+            return True
+    return False
+
+
+# An alarm fires at most this long before or after its instance (the instances of an
+# alarm-range fetch are looked for this much around the range).
+ALARM_REACH = dt.timedelta(days=7)
+
+
+def alarm_components(ctx, params, calendar, items, lo: int, hi: int, shape: Shape) -> list:
+    """fetchcomponents_by_alarmrange's components: whole series (recurring=1) or the
+    instances whose own alarm fires in [lo, hi)."""
+    if shape.recurring:
+        return output_components(ctx, params, calendar, items, shape=shape)
+    directory = ctx.backend.instance.directory if ctx is not None else None
+    start = dt.datetime.fromtimestamp(max(lo, TS_MIN + 10 ** 6), UTC) - ALARM_REACH \
+        if lo > TS_MIN else None
+    end = dt.datetime.fromtimestamp(min(hi, 253402214400), UTC) + ALARM_REACH \
+        if hi < TS_MAX else None
+    out = []
+    for group in sorted(series_of(items, shape.kinds), key=_group_key):
+        master = group[0] if "recurrence-id" not in group[0].contents else None
+        if not matches_compstate(master or group[0], shape.compstates, shape.user_email):
+            continue
+        chosen = _instances(group, master, shape, start, end) if _recurs(group) \
+            else [(c, None) for c in group]
+        for comp, o in chosen:
+            if fires_between(comp, o, lo, hi):
+                out.append(shape_component(comp, o, shape, directory))
+    return out

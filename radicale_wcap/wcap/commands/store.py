@@ -169,5 +169,6 @@ def _answer(ctx, params, calendar, stored, uid, kind) -> list:
                     if c.name in ("VEVENT", "VTODO")]
     status = vobject.newFromBehavior("vevent" if kind == "event" else "vtodo")
     status.add("uid").value = uid
-    status.add("request-status").value = "2.0;Success.  Store successful."
+    # A plain line: vobject's REQUEST-STATUS behaviour would escape the ";".
+    status.contents["request-status"] = [vobject.base.ContentLine("REQUEST-STATUS", [], '2.0;Success.  Store successful.')]
     return [status]

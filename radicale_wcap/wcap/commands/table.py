@@ -238,8 +238,9 @@ _ROWS = (
     Command("export", "Table 7-19", S.REQUIRED, (
         CALIDS, Param("content-out", Keyword("text/calendar", "text/xml"), required=True),
         DTEND, DTSTART, ID),
-        failed=E.NOT_FOUND, bad_param=E.BAD_ARGUMENTS,
-        note="manual: HTTP POST (multipart); GET accepted too, the answer is the file"),
+        failed=E.NOT_FOUND, bad_param=E.BAD_ARGUMENTS, fmt_out="text/calendar",
+        note="manual: HTTP POST (multipart); GET accepted too, the answer is the file "
+             "(export.ics by default)"),
     Command("fetchcomponents_by_alarmrange", "Table 7-20", S.REQUIRED, FETCH_RANGE_PARAMS,
             failed=E.FETCH_BY_ALARM_RANGE_FAILED),
     Command("fetchcomponents_by_attendee_error", "Table 7-21", S.REQUIRED, (

@@ -152,7 +152,8 @@ def createcalendar(ctx, params):
             description=change.props.get("description"), acl=change.acl, user=user)
     except CalendarExists as e:
         raise WcapError(WcapErrno.CREATECALENDAR_ALREADY_EXISTS_FAILED, calid) from e
-    change.acl = None  # given to create_calendar
+    # Set again: store.create_calendar hands the ACL to registry.register(), which is a
+    # no-op when the storage plugin has already registered the new collection.
     change.apply(instance, calid, user, props=False)
     if params["subscribe"]:
         from .lists import subscribe

@@ -100,15 +100,19 @@ def set_time(comp, name: str, value, tzids: set) -> None:
 
 
 def set_time_list(comp, name: str, values, tzids: set) -> None:
+    """Replace ``name`` (EXDATE, RDATE) by one line per value, each in `set_time`'s form."""
     comp.contents.pop(name, None)
+    lines = []
     for value in values:
-        before = comp.contents.get(name, [])
         set_time(comp, "x-tmp", value, tzids)
         tmp = comp.contents.pop("x-tmp")[0]
         line = comp.add(name)
+        comp.contents[name].remove(line)
         line.value = [tmp.value]
         line.params.update(tmp.params)
-        comp.contents[name] = before + [line] if before else [line]
+        lines.append(line)
+    if lines:
+        comp.contents[name] = lines
 
 
 def native(comp, name):

@@ -348,6 +348,15 @@ def format_notes(rows: Sequence[Row]) -> str:
     return "\n".join("* %s: %s" % (r.operation, r.note) for r in rows if r.note)
 
 
+def remove_stale_runs(work: str) -> None:
+    """Drop run-<pid> folders of runs that are gone (killed, or --keep)."""
+    for name in os.listdir(work):
+        if not name.startswith("run-") or not name[4:].isdigit():
+            continue
+        if not os.path.exists("/proc/%s" % name[4:]):
+            shutil.rmtree(os.path.join(work, name), ignore_errors=True)
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -365,6 +374,9 @@ def parse_args(argv):
                         help="where the generated store and server copies live")
     parser.add_argument("--results", default=os.path.join(HERE, "results"),
                         help="where the table is saved (empty: do not save)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep this run's store copies, configs and server logs "
+                        "(work/run-<pid>/)")
     parser.add_argument("--profile", action="store_true",
                         help="also profile our server in-process (cProfile) and save "
                         "the top functions under the results folder")
@@ -381,7 +393,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     print("store: %d events (%d recurring, %d all-day), now=%s, in %s" % (
         store.events, store.recurring, store.all_day, store.now.isoformat(), store.folder),
         flush=True)
-    run_dir = os.path.join(args.work, "run")
+    remove_stale_runs(args.work)
+    # one folder per run: engineers run the harness concurrently on one work folder
+    run_dir = os.path.join(args.work, "run-%d" % os.getpid())
     if os.path.exists(run_dir):
         shutil.rmtree(run_dir)
     stock = StockRadicale("stock", store_gen.copy_store(store, os.path.join(run_dir, "stock")),
@@ -412,6 +426,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     finally:
         for server in [stock, wcap] + ctx.extra_servers:
             server.stop()
+        if not args.keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
     table = format_table(rows)
     notes = format_notes(rows)
     summary = ("%d events (%d recurring, %d all-day); one week %s .. %s; "

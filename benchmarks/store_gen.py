@@ -213,7 +213,18 @@ def load_or_generate(work: str, events: int, seed: int = 1) -> StoreInfo:
                              meta["recurring"], meta["all_day"])
     except (OSError, ValueError, KeyError):
         pass
-    return generate(folder, events, seed)
+    # Several runs may start at once (engineers share the work folder): generate
+    # aside, then rename into place; whoever loses the race uses the winner's store.
+    partial = "%s.partial-%d" % (folder, os.getpid())
+    info = generate(partial, events, seed)
+    if os.path.exists(folder):
+        shutil.rmtree(folder, ignore_errors=True)  # stale: another generator version
+    try:
+        os.rename(partial, folder)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+        return load_or_generate(work, events, seed)
+    return StoreInfo(folder, info.events, info.seed, info.now, info.recurring, info.all_day)
 
 
 def copy_store(info: StoreInfo, target: str) -> str:

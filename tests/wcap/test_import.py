@@ -165,3 +165,25 @@ def test_live_import_round_trip_over_caldav(live):
     cal = [c for c in dav.principal().calendars() if c.url.path.rstrip("/").endswith("calendar")][0]
     summaries = sorted(str(e.icalendar_component["SUMMARY"]) for e in cal.events())
     assert summaries == ["Weekly QA Meeting", "Weekly QA, 2"]
+
+
+@pytest.mark.parametrize("content", ["text/calendar", "text/xml"])
+def test_import_export_round_trip(instance, wc, content):
+    import vobject
+    s = instance.sessions.create("jdoe")
+    assert post(wc, "import", multipart(ICS), id=s, calid="jdoe",
+                **{"content-in": "text/calendar"}).errno == 0
+    # export's answer follows fmt-out (its module docstring), so both are sent.
+    r = wc.request("GET", wcap_path("export", id=s, calid="jdoe", fmt_out=content,
+                                    **{"content-out": content}))
+    assert r.status == 200
+    text = xml_to_ical(r.body) if content == "text/xml" else r.text
+    events = {e.uid.value: e for e in vobject.readOne(text).vevent_list}
+    assert sorted(events) == ["random-uid001", "random-uid002"]
+    assert events["random-uid002"].summary.value == "Weekly QA, 2"
+    # and back in: importing the export changes nothing
+    add_user(instance, "bob2")
+    s2 = instance.sessions.create("bob2")
+    assert post(wc, "import", r.body, content_type=content, id=s2, calid="bob2",
+                **{"content-in": content}).errno == 0
+    assert uids(instance, "bob2") == ["random-uid001", "random-uid002"]

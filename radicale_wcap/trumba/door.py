@@ -234,16 +234,14 @@ def _rows(collection) -> Dict[str, object]:
 
 
 def _prepare(configuration, path: str, event):
-    """A validated item, or the refusal.  Non-recurring items keep only their text and
-    metadata: 10,000 parsed vobject trees waiting for the lock cost ~10 KB each, and
-    nothing downstream parses them again (the index does for recurring ones)."""
+    """A validated item, or the refusal.  Only text and metadata are kept: 10,000 parsed
+    vobject trees waiting for the lock cost far more memory than re-parsing the
+    recurring ones (which the storage plugin and the index parse again anyway)."""
     try:
         item = store_mod.prepare_item(configuration, path, event.ical)
     except store_mod.ItemRefused as e:
         return e
     text = item.serialize()
-    if "RRULE" in text or "RDATE" in text:
-        return item
     return radicale_item.Item(collection_path=path.strip("/"), text=text, etag=item.etag,
                               uid=item.uid, name=item.name,
                               component_name=item.component_name, time_range=item.time_range)

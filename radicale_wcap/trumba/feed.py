@@ -174,6 +174,8 @@ _PHYSICAL_LINE_END = re.compile(rb"\r\n|\n|\r")
 _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _DATE_TIME = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(Z?)")
 _DURATION = re.compile(r"[+-]?P(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?")
+_SINGLE_TEXT = frozenset({"SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT"})
+_BARE_COMMA = re.compile(r"(\\.)|,")
 _UTC_OFFSET = re.compile(r"([+-])(\d{2})(\d{2})(\d{2})?")
 
 
@@ -198,7 +200,19 @@ class ContentLine:
 
     def text(self, without: tuple[str, ...] = ()) -> str:
         return (self.name + "".join(f";{n}={v}" for n, v in self.params if n not in without)
-                + ":" + self.value)
+                + ":" + self.stored_value())
+
+    def stored_value(self) -> str:
+        """The value with bare commas escaped in single-valued text.
+
+        Connectors often write ``SUMMARY:Lunch, then talk`` without escaping
+        the comma; vobject 0.9.9 (and so Radicale) then keeps only ``Lunch``.
+        Escaping the comma keeps the text the sender meant.
+        """
+        value_type = (self.param("VALUE") or "TEXT").upper()
+        if value_type == "TEXT" and (self.name in _SINGLE_TEXT or self.name.startswith("X-")):
+            return _BARE_COMMA.sub(lambda m: m.group(1) or "\\,", self.value)
+        return self.value
 
     def canonical(self) -> str:
         params = sorted((n, ",".join(_unquote(v) for v in _split_param(raw)))

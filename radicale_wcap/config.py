@@ -146,6 +146,8 @@ SETTINGS: Tuple[Setting, ...] = (
             "A full feed that would delete more than this share of the calendar is "
             "refused unless the calendar allows it"),
     Setting("api", "enabled", True, _bool, "Serve `/api/ics` and `/restapi/v1/`"),
+    Setting("api", "max_body_size", 1_048_576, _non_negative_int,
+            "Largest request body for `/api/` and `/restapi/` in bytes"),
     Setting("api", "ics_strict", False, _bool,
             "ICS generator answers strict RFC 5545 instead of the spec's shape"),
     Setting("mail", "smtp_host", "", str,

@@ -7,7 +7,8 @@ public equivalent:
 * the file-system folder of a collection (``Collection._filesystem_path``),
   needed to notice items written by other programs (folder mtime + scandir);
 * single-item loads without listing the folder (``Collection._get``);
-* the storage-wide lock object's state, to assert we hold the write lock.
+* the storage-wide lock object's state, to assert we hold the write lock;
+* ``Collection._get`` is wrapped by an in-memory memo of loaded items.
 
 If a Radicale upgrade breaks one of these, this module is the only place to
 change, and tests/test_radicale_compat.py says which.
@@ -16,8 +17,12 @@ change, and tests/test_radicale_compat.py says which.
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections import OrderedDict
 from typing import Iterator, Optional, Tuple
 
+from radicale import item as radicale_item
 from radicale import pathutils
 
 
@@ -50,6 +55,70 @@ def item_file_stat(collection, href: str) -> Optional[os.stat_result]:
 def get_item(collection, href: str):
     """Load one item through Radicale's item cache, without listing the folder."""
     return collection._get(href)
+
+
+class _ItemMemo:
+    """Loaded items kept in memory, keyed by file identity.
+
+    Radicale re-reads every item's cache file (open, hash or stat, unpickle)
+    on every request; for a range query returning hundreds of events that is
+    most of the time left once the index has picked them. The key is the
+    item file's path, inode, size and mtime in nanoseconds, so any rewrite
+    (Radicale always writes through a rename) misses the memo.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.entries: "OrderedDict[tuple, tuple]" = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key, entry, size: int) -> None:
+        with self.lock:
+            if key in self.entries:
+                return
+            self.entries[key] = entry
+            self.size += size
+            while self.size > self.max_bytes and self.entries:
+                _, old = self.entries.popitem(last=False)
+                self.size -= len(old[1])
+
+
+ITEM_MEMO = _ItemMemo()
+
+
+def memoized_get(collection, href: str, verify_href: bool, load):
+    """``Collection._get`` through the in-memory memo (see _ItemMemo)."""
+    if verify_href and not pathutils.is_safe_filesystem_path_component(href):
+        return load(href, verify_href)
+    path = os.path.join(collection._filesystem_path, href)
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return load(href, verify_href)
+    key = (path, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    entry = ITEM_MEMO.get(key)
+    if entry is not None:
+        etag, text, uid, name, component_name, time_range = entry
+        return radicale_item.Item(
+            collection=collection, href=href,
+            last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                        time.gmtime(stat.st_mtime)),
+            etag=etag, text=text, uid=uid, name=name, component_name=component_name,
+            time_range=time_range)
+    item = load(href, verify_href)
+    if item is not None:
+        text = item.serialize()
+        ITEM_MEMO.put(key, (item.etag, text, item.uid, item.name, item.component_name,
+                            item.time_range), len(text))
+    return item
 
 
 def lock_mode(storage) -> str:

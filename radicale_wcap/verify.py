@@ -61,12 +61,16 @@ def verify_store(instance, log: Callable = print) -> int:
                 elif row.etag != item.etag or row.uid != item.uid:
                     log("%s: index entry of %s is stale" % (path, item.href))
                     problems += 1
+            for href, _, _ in radicale_compat.list_item_files(collection):
+                if href not in seen:
+                    log("%s: item %s can not be read (not valid iCalendar?)" % (path, href))
+                    problems += 1
             for href in set(indexed) - seen:
                 log("%s: index lists %s, which is not in the store" % (path, href))
                 problems += 1
+    on_disk = set(instance.store.calendars_on_disk())
     for record in svc.registry.list():
-        folder_exists = record.path in set(instance.store.calendars_on_disk())
-        if not folder_exists:
+        if record.path not in on_disk:
             log("registry: calendar %s (%s) has no collection" % (record.calid, record.path))
             problems += 1
     return problems
@@ -74,12 +78,13 @@ def verify_store(instance, log: Callable = print) -> int:
 
 def reindex_store(instance, log: Callable = print) -> int:
     svc = instance.services
+    paths = instance.store.calendars_on_disk()  # takes the read lock: not inside "w"
     with instance.store.storage.acquire_lock("w", "", request="reindex"):
         with svc.index_db.transaction() as c:
             for table in ("items", "instances", "alarms", "collections"):
                 c.execute("DELETE FROM %s" % table)
         count = 0
-        for path in instance.store.calendars_on_disk():
+        for path in paths:
             collection = instance.store._discover(path)
             if collection is None:
                 continue

@@ -38,6 +38,8 @@ TS_MAX = radicale_filter.TIMESTAMP_MAX
 # change within the same file-system time stamp tick ("racy clean", as git
 # calls it): such a record is not trusted and the next check lists again.
 RACY_NS = 100_000_000
+# The latest instant an index horizon may reach (datetime stops at year 9999).
+HORIZON_MAX = 253_000_000_000
 
 INDEX_MIGRATIONS = (
     """
@@ -225,7 +227,24 @@ class ItemIndex:
             if on_removed is not None:
                 on_removed(href, indexed[href][2], indexed[href][3])
         rows = 0
-        for href in changed:
+        for batch_start in range(0, len(changed), 200):
+            # One transaction per batch: far fewer commits than one per item,
+            # yet other processes are not kept waiting on a long rebuild.
+            with self.db.transaction():
+                rows += self._reconcile_batch(collection, path, changed[batch_start:batch_start + 200],
+                                              on_disk, indexed, on_added)
+        self.db.execute(
+            "INSERT INTO collections (path, folder_mtime_ns, recorded_ns) VALUES (?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET folder_mtime_ns = excluded.folder_mtime_ns, "
+            "recorded_ns = excluded.recorded_ns", (path, folder_mtime, started))
+        if rows or removed:
+            logger.info("Index of %r reconciled: %d item(s) read, %d removed",
+                        path, rows, len(removed))
+        return rows, len(removed)
+
+    def _reconcile_batch(self, collection, path, hrefs, on_disk, indexed, on_added) -> int:
+        rows = 0
+        for href in hrefs:
             item = radicale_compat.get_item(collection, href)
             if item is None:
                 if href in indexed:
@@ -236,14 +255,7 @@ class ItemIndex:
             if on_added is not None:
                 on_added(href, item.uid)
             rows += 1
-        self.db.execute(
-            "INSERT INTO collections (path, folder_mtime_ns, recorded_ns) VALUES (?, ?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET folder_mtime_ns = excluded.folder_mtime_ns, "
-            "recorded_ns = excluded.recorded_ns", (path, folder_mtime, started))
-        if rows or removed:
-            logger.info("Index of %r reconciled: %d item(s) read, %d removed",
-                        path, rows, len(removed))
-        return rows, len(removed)
+        return rows
 
     # -- rows
     def upsert(self, path: str, href: str, item: "radicale_item.Item",
@@ -289,9 +301,8 @@ class ItemIndex:
     def _instances(self, vobject_item, path: str, href: str,
                    horizon_from: Optional[int]):
         from radicale_wcap import recurrence
-        base = max(time.time(), horizon_from or 0)
-        horizon = datetime.datetime.fromtimestamp(
-            base, datetime.timezone.utc) + datetime.timedelta(days=self.limits.horizon_days)
+        base = max(time.time(), horizon_from or 0) + self.limits.horizon_days * 86400
+        horizon = datetime.datetime.fromtimestamp(min(base, HORIZON_MAX), datetime.timezone.utc)
         try:
             spans, complete, expanded_until = recurrence.instances_for_index(
                 vobject_item, horizon, max_count=self.limits.max_instances,
@@ -341,28 +352,42 @@ class ItemIndex:
                        component: Optional[str] = None,
                        collection=None) -> List[str]:
         """Hrefs of items with something in [start, end); hostile items left out."""
+        return [href for href, _ in self.range_candidates(path, start, end, component,
+                                                          collection)]
+
+    def range_candidates(self, path: str, start: int, end: int,
+                         component: Optional[str] = None,
+                         collection=None) -> List[Tuple[str, bool]]:
+        """(href, confirmed) for every item that may have something in [start, end).
+
+        ``confirmed``: the index itself shows an overlap (a single item's span
+        or an indexed instance). Unconfirmed candidates are recurring items
+        whose instances are not indexed that far; the caller must test them.
+        """
         comp_sql = " AND component = ?" if component else ""
         comp_arg: Tuple = (component,) if component else ()
-        hrefs: Set[str] = set()
+        found: Dict[str, bool] = {}
         for row in self.db.query(
                 "SELECT href FROM items WHERE path = ? AND recurring = 0 AND start < ? "
                 "AND end > ?" + comp_sql, (path, end, start) + comp_arg):
-            hrefs.add(row["href"])
+            found[row["href"]] = True
         for row in self.db.query(
                 "SELECT DISTINCT i.href FROM instances i JOIN items t ON "
                 "t.path = i.path AND t.href = i.href WHERE i.path = ? AND i.start < ? "
                 "AND i.end > ?" + comp_sql.replace("component", "t.component"),
                 (path, end, start) + comp_arg):
-            hrefs.add(row["href"])
+            found[row["href"]] = True
         beyond = self.db.query(
             "SELECT href FROM items WHERE path = ? AND recurring = 1 AND hostile = 0 "
             "AND complete = 0 AND expanded_until < ? AND start < ?" + comp_sql,
             (path, end, end) + comp_arg)
         for row in beyond:
-            hrefs.add(row["href"])
-            if collection is not None:
+            found.setdefault(row["href"], False)
+            # An open-ended query (Radicale passes TIMESTAMP_MAX) can not be
+            # indexed ahead; Radicale filters such candidates itself.
+            if collection is not None and end < TS_MAX:
                 self._extend(collection, row["href"], end)
-        return sorted(hrefs)
+        return sorted(found.items())
 
     def _extend(self, collection, href: str, until: int) -> None:
         item = radicale_compat.get_item(collection, href)

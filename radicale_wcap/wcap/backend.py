@@ -67,7 +67,9 @@ def resolve(backend: Backend, user: str, requested: str) -> Calendar:
             exists = collection is not None
         if not exists:
             raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calid)
-        record = instance.registry.register(path)
+        # A calendar written by plain Radicale: the default ACL applies; it is
+        # registered on its first write, so that a read never writes.
+        record = instance.registry.default_record(path)
     return Calendar(requested=text, calid=calid, path=path, record=record,
                     access=access_for(instance.configuration, user or "", path))
 

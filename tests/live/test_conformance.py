@@ -46,26 +46,7 @@ YEAR_10000 = ("storage/index.py: hrefs_in_range() extends not-fully-expanded rec
               "items up to the query end, which is Radicale's TIMESTAMP_MAX when the "
               "query has no end; _instances() then adds horizon_days to it -> "
               "ValueError 'year 10000 is out of range' -> REPORT 400")
-KNOWN_REGRESSIONS: Dict[str, str] = {feature: YEAR_10000 for feature in (
-    "save-load.event.recurrences.exception",
-    "save-load.event.recurrences.exception.cancelled",
-    "save-load.event.recurrences.exception.reschedule",
-    "save-load.get-by-url",
-    "save-load.stable-url",
-    "search.combined-is-logical-and",
-    "search.comp-type.optional",
-    "search.recurrences.expanded.event",
-    "search.recurrences.expanded.exception",
-    "search.recurrences.expanded.todo",
-    "search.text.category",
-    "search.text.comp-type-optional",
-    "search.time-range.open.end",
-    "search.unlimited-time-range",
-    "url.encode-at.encoded",
-    "url.encode-at.identity",
-    "url.encode-at.literal.collection",
-    "url.encode-at.literal.object",
-)}
+KNOWN_REGRESSIONS: Dict[str, str] = {}
 
 
 def find_tester() -> Optional[str]:

@@ -1,0 +1,138 @@
+"""The command line is a public interface: scripts depend on its output and exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from radicale_wcap import cli
+
+CONFIG = """[storage]
+filesystem_folder = store
+[auth]
+argon2_time_cost = 1
+argon2_memory_cost = 8
+failed_login_backoff = 0
+[logging]
+level = warning
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(CONFIG)
+    from radicale_wcap.state import forget
+    forget(str(tmp_path / "store" / "collection-db" / "wcap"))
+    return str(path)
+
+
+def run(config, *args, password=None, capsys=None, monkeypatch=None):
+    if password is not None:
+        import io
+        monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
+    code = cli.main(["--config", config, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def sh(config, capsys, monkeypatch):
+    def call(*args, password=None):
+        return run(config, *args, password=password, capsys=capsys, monkeypatch=monkeypatch)
+    return call
+
+
+def test_user_lifecycle(sh):
+    code, out, _ = sh("user", "add", "jdoe", "--email", "jdoe@example.com", "--name",
+                      "John Doe", "--tz", "Europe/Berlin", "--password-stdin", password="pw1")
+    assert code == 0 and "/jdoe/calendar/" in out
+    code, out, _ = sh("user", "show", "jdoe")
+    shown = json.loads(out)
+    assert shown["email"] == "jdoe@example.com" and shown["tz"] == "Europe/Berlin"
+    assert shown["calendars"] == ["jdoe"]
+    assert sh("user", "list")[1].startswith("jdoe\tjdoe@example.com")
+    assert sh("user", "passwd", "jdoe", "--password-stdin", password="pw2")[0] == 0
+    code, _, err = sh("user", "del", "jdoe")
+    assert code == 1 and "--delete-calendars" in err and "jdoe" in err
+    assert sh("user", "del", "jdoe", "--delete-calendars")[0] == 0
+    assert sh("user", "list")[1] == ""
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("user", "add", "wcap", "--email", "w@example.com", "--password-stdin"), "reserved"),
+    (("user", "add", "x", "--email", "not-an-address", "--password-stdin"), "mail address"),
+    (("user", "add", "x", "--email", "x@example.com", "--tz", "Mars/Base",
+      "--password-stdin"), "time zone"),
+    (("user", "show", "nobody"), "no such user"),
+    (("calendar", "show", "nobody:cal"), "no such calendar"),
+    (("calendar", "create", "a:b:c"), "illegal"),
+])
+def test_errors_are_one_line_without_traceback(sh, args, fragment):
+    code, out, err = sh(*args, password="pw")
+    assert code == 1
+    assert fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_calendars_and_acl(sh):
+    sh("user", "add", "jdoe", "--email", "jdoe@example.com", "--password-stdin", password="pw")
+    assert sh("calendar", "create", "jdoe:work", "--name", "Work", "--tz",
+              "America/New_York")[0] == 0
+    assert sh("calendar", "create", "jdoe:work")[0] == 1
+    shown = json.loads(sh("calendar", "show", "jdoe:work")[1])
+    assert shown["caldav_url"] == "/jdoe/work/" and shown["name"] == "Work"
+    assert shown["tz"] == "America/New_York" and shown["primary_owner"] == "jdoe"
+    assert shown["number"] >= 1
+    assert sh("calendar", "acl", "jdoe:work")[1].strip() == \
+        "@@o^a^r^g;@@o^c^cdeiw^g;@^a^fs^g;@^c^^g;@^p^r^g"
+    assert sh("calendar", "acl", "jdoe:work", "@^a^r^g;john^c^WD^g")[1].strip() == \
+        "@^a^r^g;john^c^dw^g"
+    code, _, err = sh("calendar", "acl", "jdoe:work", "@^a^r^g;john^c^Q^g")
+    assert code == 1 and "john^c^Q^g" in err
+    assert sh("calendar", "acl", "jdoe:work")[1].strip() == "@^a^r^g;john^c^dw^g"
+    shown = json.loads(sh("calendar", "set", "jdoe:work", "--webname", "Foobar")[1])
+    assert shown["webname"] == "Foobar"
+    sh("calendar", "create", "jdoe:other")
+    code, _, err = sh("calendar", "set", "jdoe:other", "--webname", "foobar")
+    assert code == 1 and "used by calendar jdoe:work" in err
+    assert sh("calendar", "set", "jdoe:other", "--webname", "../x")[0] == 1
+    listing = sh("calendar", "list")[1]
+    assert "jdoe:work\t/jdoe/work/\tjdoe" in listing
+    assert sh("calendar", "delete", "jdoe:work")[0] == 0
+    assert sh("calendar", "show", "jdoe:work")[0] == 1
+
+
+def test_apikeys(sh):
+    sh("user", "add", "jdoe", "--email", "jdoe@example.com", "--password-stdin", password="pw")
+    code, out, _ = sh("apikey", "create", "jdoe", "--label", "feed")
+    key = out.strip().splitlines()[-1]
+    assert code == 0 and key.startswith("rwk_")
+    listing = sh("apikey", "list")[1]
+    assert "jdoe\tfeed" in listing and key not in listing
+    key_id = int(listing.split("\t")[0])
+    assert sh("apikey", "revoke", str(key_id))[0] == 0
+    assert sh("apikey", "revoke", str(key_id))[0] == 1
+
+
+def test_verify_and_reindex(sh, config, tmp_path):
+    sh("user", "add", "jdoe", "--email", "jdoe@example.com", "--password-stdin", password="pw")
+    folder = tmp_path / "store" / "collection-root" / "jdoe" / "calendar"
+    (folder / "a.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:a\r\n"
+        "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\nSUMMARY:a\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    code, out, _ = sh("verify")
+    assert code == 0, out
+    assert "1 item(s) indexed" in sh("reindex")[1]
+    (folder / "b.ics").write_text("this is not iCalendar")
+    code, out, err = sh("verify")
+    assert code == 3 and "problem" in err
+
+
+def test_console_script_runs_without_config_error():
+    result = subprocess.run([sys.executable, "-m", "radicale_wcap.cli", "user", "list"],
+                            capture_output=True, text=True,
+                            env={**os.environ, "RADICALE_WCAP_CONFIG": ""})
+    assert result.returncode == 2 and "--config" in result.stderr

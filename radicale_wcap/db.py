@@ -14,9 +14,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from typing import Dict, Iterator, Sequence
-
-_local = threading.local()
+from typing import Iterator, Sequence
 
 
 class Database:
@@ -27,6 +25,9 @@ class Database:
         self._migrations = migrations
         self._migrated = False
         self._lock = threading.Lock()
+        # Per database object and thread: when the object goes, so do the
+        # connections of every thread (and their file descriptors).
+        self._local = threading.local()
 
     def _open(self) -> sqlite3.Connection:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
@@ -40,14 +41,12 @@ class Database:
 
     @property
     def connection(self) -> sqlite3.Connection:
-        connections: Dict[str, sqlite3.Connection] = getattr(_local, "connections", None) or {}
-        _local.connections = connections
-        connection = connections.get(self.path)
+        connection = getattr(self._local, "connection", None)
         if connection is None or not os.path.exists(self.path):
             if connection is not None:
                 connection.close()
             connection = self._open()
-            connections[self.path] = connection
+            self._local.connection = connection
             self._migrated = False
         if not self._migrated:
             with self._lock:
@@ -101,7 +100,7 @@ class Database:
         return self.connection.execute("PRAGMA data_version").fetchone()[0]
 
     def close_thread_connection(self) -> None:
-        connections = getattr(_local, "connections", None) or {}
-        connection = connections.pop(self.path, None)
+        connection = getattr(self._local, "connection", None)
         if connection is not None:
+            self._local.connection = None
             connection.close()

@@ -61,6 +61,8 @@ class Middleware:
         if limit and length > limit:
             logger.warning("%s %s refused: body of %d bytes is over the limit of %d",
                            environ.get("REQUEST_METHOD"), path, length, limit)
+            if door is not None and hasattr(door, "too_large"):
+                return door.too_large(environ, start_response)
             return respond(start_response, "413 Request Entity Too Large",
                            [("Content-Type", "text/plain")],
                            b"Request body too large")
@@ -100,4 +102,17 @@ def setup_logging(configuration) -> None:
 
 def make_app(instance: Instance) -> Middleware:
     setup_logging(instance.configuration)
+    recover_interrupted_writes(instance)
     return Middleware(instance)
+
+
+def recover_interrupted_writes(instance: Instance) -> None:
+    """Roll back feeds that a crash interrupted, before serving anything."""
+    from radicale_wcap.trumba.journal import recover
+    try:
+        recovered = recover(instance)
+    except Exception:
+        logger.exception("Recovery of interrupted feed imports failed")
+        return
+    if recovered:
+        logger.warning("Rolled back %d interrupted feed import(s)", recovered)

@@ -45,7 +45,9 @@ class Server:
             max_request_body_size=max(instance.settings.get("http", "max_body_size"),
                                       instance.settings.get("feeds", "max_body_size"),
                                       instance.settings.get("wcap", "max_import_size")) + 65536,
-            ident="radicale-wcap", clear_untrusted_proxy_headers=True)
+            ident="radicale-wcap", clear_untrusted_proxy_headers=True,
+            # poll(), not select(): select() fails on descriptors above 1024.
+            asyncore_use_poll=True)
         self._thread: Optional[threading.Thread] = None
 
     @property

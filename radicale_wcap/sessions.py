@@ -63,5 +63,9 @@ class Sessions:
         return bool(self.db.execute("DELETE FROM sessions WHERE id_hash = ?",
                                     (_digest(sid),)).rowcount)
 
-    def revoke_user(self, user: str) -> int:
+    def revoke_user(self, user: str, keep: Optional[str] = None) -> int:
+        """End every session of ``user``, except ``keep`` (the caller's own)."""
+        if keep:
+            return self.db.execute("DELETE FROM sessions WHERE user = ? AND id_hash != ?",
+                                   (user, _digest(keep))).rowcount
         return self.db.execute("DELETE FROM sessions WHERE user = ?", (user,)).rowcount

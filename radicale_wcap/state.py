@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Dict, Tuple
+from collections import OrderedDict
 
 from radicale_wcap import schema
 from radicale_wcap.config import data_folder, plugin_settings
 from radicale_wcap.db import Database
 
 _lock = threading.Lock()
-_services: Dict[str, "Services"] = {}
+# Most recently used last; a process normally serves one store, tests many.
+_services: "OrderedDict[str, Services]" = OrderedDict()
+MAX_STORES = 8
 
 
 class Services:
@@ -54,6 +56,9 @@ def services(configuration) -> Services:
         if found is None or not _same_settings(found, configuration):
             found = Services(configuration)
             _services[folder] = found
+        _services.move_to_end(folder)
+        while len(_services) > MAX_STORES:
+            _services.popitem(last=False)
         return found
 
 

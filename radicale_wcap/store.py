@@ -152,6 +152,12 @@ class CalendarStore:
                 self.storage.create_collection(home)
             self.storage.create_collection(path, props=props)
             registry.register(path, owner=owner or calid_mod.owner_of(calid), acl=acl)
+            # The storage plugin may have registered the new collection already
+            # (with the default ACL and the path's user as owner).
+            if acl:
+                registry.set_acl(path, acl)
+            if owner and owner != calid_mod.owner_of(calid):
+                registry.set_primary_owner(path, owner)
             if tz:
                 registry.update_settings(path, tzid=tz)
         logger.info("Calendar %s created at %s", calid, path)

@@ -192,6 +192,19 @@ class WcapDispatcher:
             result.brief = True
         return result
 
+    def refusal(self, command_name: str, query: str, errno: int) -> Answer:
+        """An error answer in the requested format, without running the command."""
+        fmt_out = self.default_fmt_out
+        try:
+            raw = raw_request(query, None, None)
+            if "fmt-out" in raw:
+                requested = decode(raw["fmt-out"][-1]).strip().lower()
+                if requested in renderers.FORMATS:
+                    fmt_out = requested
+        except Exception:
+            pass
+        return self._answer(error_result(errno), fmt_out)
+
     def _answer(self, result: Result, fmt_out: str) -> Answer:
         try:
             content_type, payload = renderers.render(result, fmt_out)
@@ -199,7 +212,9 @@ class WcapDispatcher:
             logger.exception("WCAP: cannot render the answer")
             content_type, payload = renderers.render(error_result(WcapErrno.NOT_FOUND), fmt_out)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
-        return "200 OK", headers + HEADERS, payload
+        extra = [(k, v) for k, v in result.headers
+                 if k.lower() not in ("content-type", "content-length")]
+        return "200 OK", headers + HEADERS + extra, payload
 
 
 def _calid_for_log(params: Params) -> str:

@@ -46,4 +46,17 @@ class WcapDoor:
             environ.get("CONTENT_TYPE"), environ)
         if method == "HEAD":
             payload = b""
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        return respond(start_response, status, headers, payload)
+
+    def too_large(self, environ, start_response):
+        """An upload over ``[wcap] max_import_size``: errno 35, not HTTP 413.
+
+        Lightning and other WCAP clients treat any status but 200 as a network
+        failure, so the refusal is a WCAP answer; the body is never read.
+        """
+        command = self._pattern.match(environ.get("PATH_INFO", "")).group(1)
+        status, headers, payload = self.dispatcher.refusal(
+            command, environ.get("QUERY_STRING", ""), 35)
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         return respond(start_response, status, headers, payload)

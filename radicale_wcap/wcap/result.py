@@ -108,6 +108,8 @@ class Result:
     max_results: int | None = None
     method: str | None = "PUBLISH"
     brief: bool = False
+    # Extra HTTP headers (export's Content-Disposition); never Content-Type.
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
     def all_components(self):
         """(calid or None, component) over layers first, then top-level components."""

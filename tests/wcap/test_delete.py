@@ -11,10 +11,9 @@ from tests.wcap.test_store import RULE, Wcap, comps, env  # noqa: F401  (fixture
 
 
 def _count(body) -> int:
-    # render/js.py prints a one-element array as ``new Array(n)``, which JavaScript reads
-    # as n empty slots (foundation bug, see report), so read the number from the text.
+    # A one-element array is the literal ``[n]`` (``new Array(n)`` would be n empty slots).
     import re
-    return int(re.search(rb"delete_event_count=new Array\((\d+)\)", body).group(1))
+    return int(re.search(rb"delete_event_count=\[(\d+)\]", body).group(1))
 
 
 def _series(env, uid):

@@ -162,7 +162,9 @@ def delete_by_id(ctx, params, component: str) -> Result:
     require(calendar, "delete", ctx.command.failed)
     uids = params["uid"] or []
     rids = list(params["rid"] or [])
-    mods = list(params["mod"] or [THISANDALL])
+    # mod=0 appears in the manual's deleteevents_by_id example with rid=0
+    # (whole items); it is read as THISANDALL.
+    mods = [m or THISANDALL for m in (params["mod"] or [THISANDALL])]
     rids += [None] * (len(uids) - len(rids))
     mods += [mods[-1]] * (len(uids) - len(mods))
     errnos, counts, plans = [], [], []

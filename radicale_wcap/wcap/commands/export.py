@@ -11,7 +11,7 @@ Known gap, in the dispatcher rather than here: the manual's answer is a file,
 filename="export.ics"`` (or ``export.xml``). `Result` has no place for HTTP headers and
 the dispatcher renders per ``fmt-out``, so the table row defaults ``fmt-out`` to
 text/calendar and a text/xml export needs ``fmt-out=text/xml`` too. `FILENAMES` holds
-the names the dispatcher should send once it can.
+the names sent in ``Content-Disposition``.
 """
 
 from __future__ import annotations
@@ -39,4 +39,6 @@ def export(ctx, params) -> Result:
         # for import).
         found += comps.output_components(None, params, calendar, items, range_start=start,
                                          range_end=end, shape=shape)
-    return Result(components=found)
+    filename = FILENAMES.get(ctx.fmt_out, FILENAMES["text/calendar"])
+    return Result(components=found,
+                  headers=[("Content-Disposition", 'attachment; filename="%s"' % filename)])

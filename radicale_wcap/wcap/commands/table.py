@@ -132,8 +132,9 @@ FETCH_BY_ID_PARAMS = (BRIEF, CALID_ONE, COMPRESSED, COMPSTATE_ROW, FMT_OUT, ID,
 DELETE_RANGE_PARAMS = (APPID, BRIEF, CALIDS, DTEND, DTSTART, FMT_OUT, ID)
 
 DELETE_BY_ID_PARAMS = (APPID, BRIEF, CALID_REQ, FMT_OUT, ID,
-                       Param("mod", SemicolonList(MOD), required=True,
-                             note="Lightning sends one mod for a whole uid/rid list (§2.4)"),
+                       Param("mod", SemicolonList(Int(0, 4)), required=True,
+                             note="Lightning sends one mod for a whole uid/rid list (§2.4); "
+                                  "the manual's own example sends mod=0 for whole items"),
                        NOTIFY,
                        Param("rid", SemicolonList(DateTime()), required=True,
                              note="0: not an instance"),

@@ -131,13 +131,4 @@ def change_password(ctx, params):
 
 
 def _end_other_sessions(instance, user: str, keep: str | None) -> None:
-    # Sessions store only a digest of the id, so "all but this one" is: end all, then
-    # re-create this one under the same id.
-    from radicale_wcap.sessions import _digest
-    db = instance.sessions.db
-    with db.transaction() as c:
-        if keep:
-            c.execute("DELETE FROM sessions WHERE user = ? AND id_hash != ?",
-                      (user, _digest(keep)))
-        else:
-            c.execute("DELETE FROM sessions WHERE user = ?", (user,))
+    instance.sessions.revoke_user(user, keep=keep)

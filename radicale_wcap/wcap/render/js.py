@@ -99,6 +99,10 @@ def _literal(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, list):
+        # ``new Array(5)`` is an empty array of length 5 in JavaScript, so a
+        # one-element list is written as an array literal instead.
+        if len(value) == 1:
+            return "[" + _literal(value[0]) + "]"
         return "new Array(" + ",".join(_literal(v) for v in value) + ")"
     if isinstance(value, dict):
         return "{" + ",".join(f"{_key(k)}:{_literal(v)}" for k, v in value.items()) + "}"

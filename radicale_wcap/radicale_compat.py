@@ -8,7 +8,9 @@ public equivalent:
   needed to notice items written by other programs (folder mtime + scandir);
 * single-item loads without listing the folder (``Collection._get``);
 * the storage-wide lock object's state, to assert we hold the write lock;
-* ``Collection._get`` is wrapped by an in-memory memo of loaded items.
+* ``Collection._get`` is wrapped by an in-memory memo of loaded items;
+* ``Collection._clean_history`` is throttled (it is O(items) per write);
+* ``Item._vobject_item`` is read, to reuse a parse that already happened.
 
 If a Radicale upgrade breaks one of these, this module is the only place to
 change, and tests/test_radicale_compat.py says which.
@@ -119,6 +121,33 @@ def memoized_get(collection, href: str, verify_href: bool, load):
         ITEM_MEMO.put(key, (item.etag, text, item.uid, item.name, item.component_name,
                             item.time_range), len(text))
     return item
+
+
+def parsed_form(item):
+    """The vobject form an item already holds, or None (never parses)."""
+    return getattr(item, "_vobject_item", None)
+
+
+_last_history_clean: dict = {}
+HISTORY_CLEAN_INTERVAL = 300.0
+
+
+def throttled_clean_history(collection, clean) -> None:
+    """Radicale's ``_clean_history`` at most every few minutes per collection.
+
+    Radicale 3.9 runs it after every upload: it lists the history folder and
+    stats an item file per entry, so each write costs O(items) and a
+    10,000-event import costs O(items²). It only expires history entries of
+    deleted items older than ``max_sync_token_age`` (30 days by default), so
+    doing it every few minutes loses nothing.
+    """
+    key = collection._filesystem_path
+    now = time.monotonic()
+    last = _last_history_clean.get(key)
+    if last is not None and now - last < HISTORY_CLEAN_INTERVAL:
+        return
+    _last_history_clean[key] = now
+    clean()
 
 
 def lock_mode(storage) -> str:

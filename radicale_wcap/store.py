@@ -73,7 +73,7 @@ def prepare_item(configuration, collection_path: str, vcalendar) -> radicale_ite
     Runs before any lock is taken. Recurrence limits are checked first,
     because Radicale computes an item's time range by expanding its rules.
     """
-    from radicale_wcap.storage import RecurrenceRefused, validate_item
+    from radicale_wcap.storage import VALIDATED, RecurrenceRefused, validate_item
     if isinstance(vcalendar, str):
         try:
             components = radicale_item.read_components(vcalendar)
@@ -96,6 +96,7 @@ def prepare_item(configuration, collection_path: str, vcalendar) -> radicale_ite
         item.prepare()
     except Exception as e:
         raise ItemRefused(str(e)) from e
+    setattr(item, VALIDATED, True)
     return item
 
 

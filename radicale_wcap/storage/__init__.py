@@ -32,6 +32,11 @@ from radicale_wcap.state import services
 logger = logging.getLogger("radicale.wcap.storage")
 
 
+# Set on items that prepare_item() has already checked, so upload() does not
+# parse and check them a second time.
+VALIDATED = "_radicale_wcap_validated"
+
+
 class RecurrenceRefused(ValueError):
     """An item whose recurrence is over the limits (Radicale answers 400)."""
 
@@ -81,7 +86,7 @@ class Collection(multifilesystem.Collection):
     # -- writes
     def upload(self, href: str, item: radicale_item.Item
                ) -> Tuple[radicale_item.Item, Optional[radicale_item.Item]]:
-        if _text_has_rules(item.serialize()):
+        if _text_has_rules(item.serialize()) and not getattr(item, VALIDATED, False):
             validate_item(self._storage.configuration, item.vobject_item)
         svc = self._services
         if self.tag:
@@ -91,7 +96,10 @@ class Collection(multifilesystem.Collection):
         if self.tag:
             stat = radicale_compat.item_file_stat(self, href)
             if stat is not None:
-                svc.index.upsert(self.key, href, uploaded, stat.st_mtime_ns, stat.st_size)
+                # The uploaded item comes from the cache without its parsed form;
+                # the item we were given usually still has it: no second parse.
+                svc.index.upsert(self.key, href, uploaded, stat.st_mtime_ns, stat.st_size,
+                                 vobject_item=radicale_compat.parsed_form(item))
             if before is not None and before.uid and before.uid != uploaded.uid:
                 svc.ledger.bury(self.key, before.uid, href, before.component)
             svc.ledger.revive(self.key, uploaded.uid)
@@ -118,6 +126,9 @@ class Collection(multifilesystem.Collection):
             if before is not None:
                 svc.ledger.bury(self.key, before.uid, href, before.component)
             svc.index.record_folder(self.key, radicale_compat.collection_folder(self))
+
+    def _clean_history(self):
+        radicale_compat.throttled_clean_history(self, super()._clean_history)
 
     def _get(self, href: str, verify_href: bool = True):
         return radicale_compat.memoized_get(self, href, verify_href, super()._get)

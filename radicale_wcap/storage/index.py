@@ -259,7 +259,7 @@ class ItemIndex:
 
     # -- rows
     def upsert(self, path: str, href: str, item: "radicale_item.Item",
-               mtime_ns: int, size: int) -> None:
+               mtime_ns: int, size: int, vobject_item=None) -> None:
         text = item.serialize()
         recurring = _is_recurring(text)
         start, end = item.time_range
@@ -268,8 +268,7 @@ class ItemIndex:
         hostile = 0
         spans: List[Tuple[int, int]] = [(start, end)]
         has_alarm = "BEGIN:VALARM" in text
-        vobject_item = None
-        if recurring or has_alarm:
+        if (recurring or has_alarm) and vobject_item is None:
             try:
                 vobject_item = item.vobject_item
             except Exception as e:

@@ -22,6 +22,7 @@ from radicale import item as radicale_item
 
 from radicale_wcap import auth
 from radicale_wcap import store as store_mod
+from radicale_wcap.storage import VALIDATED
 from radicale_wcap import timezones
 from radicale_wcap.caldav_guard import basic_credentials
 from radicale_wcap.middleware import respond
@@ -242,9 +243,16 @@ def _prepare(configuration, path: str, event):
     except store_mod.ItemRefused as e:
         return e
     text = item.serialize()
-    return radicale_item.Item(collection_path=path.strip("/"), text=text, etag=item.etag,
+    # Recurring events keep their parsed form: the index needs it to list their
+    # instances, and they are a small share of a feed.
+    keep = item.vobject_item if ("RRULE" in text or "RDATE" in text
+                                 or "RECURRENCE-ID" in text) else None
+    lean = radicale_item.Item(collection_path=path.strip("/"), text=text, etag=item.etag,
+                              vobject_item=keep,
                               uid=item.uid, name=item.name,
                               component_name=item.component_name, time_range=item.time_range)
+    setattr(lean, VALIDATED, True)  # prepare_item checked its rules: upload need not
+    return lean
 
 
 def _read_body(environ) -> bytes:

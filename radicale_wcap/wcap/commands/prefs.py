@@ -78,10 +78,13 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-@handler("get_userprefs")
-def get_userprefs(ctx, params) -> Result:
-    instance = ctx.backend.instance
-    directory = instance.directory
+def prefs_target(ctx, params, failed: int):
+    """The user whose prefs a request reads or sets (``userid``, else oneself).
+
+    The manual reserves ``userid`` for administrators, but Lightning always
+    sends it with the user's own id, so that case is every user's right.
+    """
+    directory = ctx.backend.instance.directory
     target = (params.get("userid") or "").strip() or ctx.user
     if target != ctx.user:
         requester = directory.get(ctx.user)
@@ -90,7 +93,14 @@ def get_userprefs(ctx, params) -> Result:
                             "prefs of another user need an administrator")
     user = directory.get(target)
     if user is None:
-        raise WcapError(WcapErrno.GET_USERPREFS_FAILED, "no such user")
+        raise WcapError(failed, "no such user")
+    return user
+
+
+@handler("get_userprefs")
+def get_userprefs(ctx, params) -> Result:
+    instance = ctx.backend.instance
+    user = prefs_target(ctx, params, WcapErrno.GET_USERPREFS_FAILED)
     stored = {str(k): v for k, v in (user.prefs or {}).items()}
     props = []
     for name, compute in USER_PREFS:

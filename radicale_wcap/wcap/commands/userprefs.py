@@ -33,7 +33,7 @@ from ..errors import WcapErrno, WcapError
 from ..result import Result
 from . import handler
 from .lists import PREF as SUBSCRIBED
-from .prefs import get_userprefs
+from .prefs import get_userprefs, prefs_target
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +64,8 @@ def _check_name(name: str) -> None:
 def set_userprefs(ctx, params):
     instance = ctx.backend.instance
     directory = instance.directory
-    target = (params.get("userid") or "").strip() or ctx.user
-    if target != ctx.user:
-        me = directory.get(ctx.user)
-        if me is None or not me.admin:
-            raise WcapError(WcapErrno.USERPREFS_ACCESS_DENIED,
-                            "%s may not set prefs of another user" % ctx.user)
-    user = directory.get(target)
-    if user is None:
-        raise WcapError(WcapErrno.SET_USERPREFS_FAILED, "no user %s" % target[:64])
+    user = prefs_target(ctx, params, WcapErrno.SET_USERPREFS_FAILED)
+    target = user.name
     changes: dict[str, object] = {}
     tz = None
     for name in params.get("del_attrs") or ():

@@ -38,6 +38,8 @@ TS_MAX = radicale_filter.TIMESTAMP_MAX
 # change within the same file-system time stamp tick ("racy clean", as git
 # calls it): such a record is not trusted and the next check lists again.
 RACY_NS = 100_000_000
+# Spans up to this long are "short" (see migration 2).
+SHORT_SPAN = 31 * 86400
 # The latest instant an index horizon may reach (datetime stops at year 9999).
 HORIZON_MAX = 253_000_000_000
 
@@ -83,6 +85,19 @@ INDEX_MIGRATIONS = (
     );
     CREATE INDEX alarms_trigger ON alarms(path, trigger);
     CREATE INDEX alarms_href ON alarms(path, href)
+    """,
+    # 2: spans longer than SHORT_SPAN are flagged, so that a range query scans
+    # only [start - SHORT_SPAN, end) of the start index instead of every item
+    # that starts before the range ends. The index is a cache: start afresh.
+    """
+    DELETE FROM collections;
+    DELETE FROM items;
+    DELETE FROM instances;
+    DELETE FROM alarms;
+    ALTER TABLE items ADD COLUMN long INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE instances ADD COLUMN long INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX items_short ON items(path, recurring, long, start);
+    CREATE INDEX instances_short ON instances(path, long, start)
     """,
 )
 
@@ -286,13 +301,14 @@ class ItemIndex:
             c.execute(
                 "INSERT OR REPLACE INTO items (path, href, uid, component, start, end, "
                 "recurring, complete, expanded_until, hostile, etag, mtime_ns, size, "
-                "has_alarm) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "has_alarm, long) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (path, href, item.uid or "", item.component_name or "", start, end,
                  int(recurring), int(complete), expanded_until, hostile, item.etag,
-                 mtime_ns, size, int(has_alarm)))
+                 mtime_ns, size, int(has_alarm), int(end - start > SHORT_SPAN)))
             if recurring:
-                c.executemany("INSERT INTO instances (path, href, start, end) VALUES (?,?,?,?)",
-                              [(path, href, s, e) for s, e in spans])
+                c.executemany("INSERT INTO instances (path, href, start, end, long) "
+                              "VALUES (?,?,?,?,?)",
+                              [(path, href, s, e, int(e - s > SHORT_SPAN)) for s, e in spans])
             if alarms:
                 c.executemany("INSERT INTO alarms (path, href, trigger) VALUES (?,?,?)",
                               [(path, href, t) for t in alarms])
@@ -366,16 +382,29 @@ class ItemIndex:
         comp_sql = " AND component = ?" if component else ""
         comp_arg: Tuple = (component,) if component else ()
         found: Dict[str, bool] = {}
+        earliest = start - SHORT_SPAN
         for row in self.db.query(
-                "SELECT href FROM items WHERE path = ? AND recurring = 0 AND start < ? "
-                "AND end > ?" + comp_sql, (path, end, start) + comp_arg):
+                "SELECT href FROM items WHERE path = ? AND recurring = 0 AND long = 0 "
+                "AND start >= ? AND start < ? AND end > ?" + comp_sql,
+                (path, earliest, end, start) + comp_arg):
             found[row["href"]] = True
         for row in self.db.query(
-                "SELECT DISTINCT i.href FROM instances i JOIN items t ON "
-                "t.path = i.path AND t.href = i.href WHERE i.path = ? AND i.start < ? "
-                "AND i.end > ?" + comp_sql.replace("component", "t.component"),
-                (path, end, start) + comp_arg):
+                "SELECT href FROM items WHERE path = ? AND recurring = 0 AND long = 1 "
+                "AND start < ? AND end > ?" + comp_sql, (path, end, start) + comp_arg):
             found[row["href"]] = True
+        hits = {row["href"] for row in self.db.query(
+            "SELECT href FROM instances WHERE path = ? AND long = 0 AND start >= ? "
+            "AND start < ? AND end > ?", (path, earliest, end, start))}
+        hits.update(row["href"] for row in self.db.query(
+            "SELECT href FROM instances WHERE path = ? AND long = 1 AND start < ? AND end > ?",
+            (path, end, start)))
+        if hits and component:
+            wanted = {row["href"] for row in self.db.query(
+                "SELECT href FROM items WHERE path = ? AND recurring = 1 AND component = ?",
+                (path, component))}
+            hits &= wanted
+        for href in hits:
+            found[href] = True
         beyond = self.db.query(
             "SELECT href FROM items WHERE path = ? AND recurring = 1 AND hostile = 0 "
             "AND complete = 0 AND expanded_until < ? AND start < ?" + comp_sql,
@@ -401,8 +430,9 @@ class ItemIndex:
         path = normalize_path(collection.path)
         with self.db.transaction() as c:
             c.execute("DELETE FROM instances WHERE path = ? AND href = ?", (path, href))
-            c.executemany("INSERT INTO instances (path, href, start, end) VALUES (?,?,?,?)",
-                          [(path, href, s, e) for s, e in spans])
+            c.executemany("INSERT INTO instances (path, href, start, end, long) "
+                          "VALUES (?,?,?,?,?)",
+                          [(path, href, s, e, int(e - s > SHORT_SPAN)) for s, e in spans])
             c.execute("UPDATE items SET complete = ?, expanded_until = ?, hostile = ? "
                       "WHERE path = ? AND href = ?",
                       (complete, expanded_until, hostile, path, href))

@@ -31,12 +31,16 @@ print exactly these values; vobject 0.9.9 cannot name a zoneinfo zone itself.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
 import vobject
+from radicale import item as radicale_item
 from dateutil import tz as du_tz
 
 from radicale_wcap import recurrence, timezones
@@ -250,8 +254,42 @@ class Shape:
                    compstates=params.get("compstate"), bound=int(bound), user_email=email)
 
 
+class _ParsedMemo:
+    """Parsed items by ETag (a hash of the text), handed out as copies.
+
+    Parsing is most of a fetch's time (vobject turns every date and VTIMEZONE
+    into Python objects); copying a parsed tree costs a fraction of that. The
+    shaping below changes the components, hence copies, never the cached tree.
+    """
+
+    def __init__(self, size: int = 5000) -> None:
+        self.size = size
+        self.entries: "OrderedDict[str, object]" = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, item):
+        etag = getattr(item, "etag", None)
+        if not etag:
+            return item.vobject_item
+        with self.lock:
+            parsed = self.entries.get(etag)
+            if parsed is not None:
+                self.entries.move_to_end(etag)
+        if parsed is None:
+            parsed = vobject.readOne(item.serialize())
+            with self.lock:
+                self.entries[etag] = parsed
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+        return vobject.base.Component.duplicate(parsed)
+
+
+PARSED = _ParsedMemo()
+
+
 def _vcalendar(item):
-    return item.vobject_item if hasattr(item, "vobject_item") else item
+    # Not hasattr(item, "vobject_item"): on a Radicale item that parses it.
+    return PARSED.get(item) if isinstance(item, radicale_item.Item) else item
 
 
 def series_of(items, kinds) -> list[list]:

@@ -35,21 +35,18 @@ _HANDOVER_TOKEN = secrets.token_urlsafe(32)
 
 
 def _delegate(configuration, backend: str):
-    """A built-in Radicale auth backend, configured from our [auth] section."""
+    """A built-in Radicale auth backend, configured from our [auth] section.
+
+    Our [auth] section holds the backend's own options (``ldap_uri``, ...) as
+    unconverted strings, because Radicale does not know our plugin type; a
+    fresh configuration with ``type = <backend>`` converts and checks them.
+    """
     schema = radicale_config.DEFAULT_CONFIG_SCHEMA["auth"]
-    raw = {}
-    for option in configuration.options("auth"):
-        if option in schema and option != "type":
-            raw[option] = configuration.get_raw("auth", option)
-    copy = radicale_config.load()
-    copy.update({section: {o: configuration.get_raw(section, o)
-                           for o in configuration.options(section)
-                           if o in radicale_config.DEFAULT_CONFIG_SCHEMA[section]}
-                 for section in configuration.sections()
-                 if section in radicale_config.DEFAULT_CONFIG_SCHEMA
-                 and section not in ("auth", "storage", "rights")
-                 and not section.startswith("_")}, "radicale_wcap delegate")
+    raw = {option: configuration.get_raw("auth", option)
+           for option in configuration.options("auth")
+           if option in schema and option != "type" and not option.startswith("_")}
     raw["type"] = backend
+    copy = radicale_config.load()
     copy.update({"auth": raw}, "radicale_wcap password_backend")
     return radicale_auth.load(copy)
 

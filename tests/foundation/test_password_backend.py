@@ -1,0 +1,32 @@
+"""Passwords from another Radicale backend, attributes in the directory.
+
+LDAP and IMAP can not run here; htpasswd goes through exactly the same
+delegation (a Radicale auth backend built from our [auth] options), so it
+stands in for them.
+"""
+
+from radicale_wcap.middleware import make_app
+from tests.conftest import InProcessClient, make_instance
+
+
+def test_first_login_creates_the_user_and_the_default_calendar(tmp_path):
+    htpasswd = tmp_path / "users"
+    htpasswd.write_text("ldapuser:from-ldap\n")
+    instance = make_instance(str(tmp_path), {"auth": {
+        "password_backend": "htpasswd", "htpasswd_filename": str(htpasswd),
+        "htpasswd_encryption": "plain"}})
+    client = InProcessClient(make_app(instance))
+    assert instance.directory.get("ldapuser") is None
+    assert client.request("PROPFIND", "/ldapuser/", "", {"Depth": "1"}, user="ldapuser",
+                          password="wrong").status == 401
+    assert instance.directory.get("ldapuser") is None
+    response = client.request("PROPFIND", "/ldapuser/", "", {"Depth": "1"}, user="ldapuser",
+                              password="from-ldap")
+    assert response.status == 207
+    user = instance.directory.get("ldapuser")
+    assert user is not None and not user.has_password
+    with instance.store.reading("/ldapuser/calendar/") as collection:
+        assert collection is not None
+    login = client.request("GET", "/login.wcap?user=ldapuser&password=from-ldap"
+                                  "&fmt-out=text/calendar")
+    assert b"X-NSCP-WCAP-SESSION-ID" in login.body

@@ -118,6 +118,9 @@ SETTINGS: Tuple[Setting, ...] = (
             "Largest request body in bytes accepted by any door (refused with 413 "
             "before it is read); Radicale's own limit does not apply behind waitress"),
     Setting("http", "threads", 8, int, "Worker threads of the built-in waitress server"),
+    Setting("http", "fast_calendar_query", True, _bool,
+            "Answer plain time-range calendar-query REPORTs for events from the index "
+            "(same bytes as Radicale, several times faster); other REPORTs go to Radicale"),
     Setting("wcap", "enabled", True, _bool, "Serve WCAP (`*.wcap`)"),
     Setting("wcap", "base_paths", ("/", "/wcap/"), _str_list,
             "URL prefixes under which `<command>.wcap` is served"),

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, List, Optional
 import radicale
 from radicale import log as radicale_log
 
-from radicale_wcap import caldav_guard
+from radicale_wcap import caldav_guard, caldav_report
 from radicale_wcap.instance import Instance
 
 logger = logging.getLogger("radicale.wcap.middleware")
@@ -48,6 +48,7 @@ class Middleware:
         self.app = radicale_app or radicale.Application(instance.configuration)
         self.doors = _load_doors(instance)
         self.max_body_size = instance.settings.get("http", "max_body_size")
+        self.fast_report = instance.settings.get("http", "fast_calendar_query")
 
     def __call__(self, environ, start_response) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -74,6 +75,14 @@ class Middleware:
                                  type(door).__name__, path)
                 return respond(start_response, "500 Internal Server Error",
                                [("Content-Type", "text/plain")], b"Internal server error")
+        if self.fast_report and environ.get("REQUEST_METHOD") == "REPORT":
+            try:
+                fast = caldav_report.answer(self.instance, environ)
+            except Exception:
+                logger.exception("Fast REPORT path failed for %s; Radicale answers", path)
+                fast = None
+            if fast is not None:
+                return respond(start_response, *fast)
         try:
             refusal = caldav_guard.guard(self.instance.configuration, environ)
         except Exception:

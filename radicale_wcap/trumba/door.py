@@ -243,12 +243,7 @@ def _prepare(configuration, path: str, event):
     except store_mod.ItemRefused as e:
         return e
     text = item.serialize()
-    # Recurring events keep their parsed form: the index needs it to list their
-    # instances, and they are a small share of a feed.
-    keep = item.vobject_item if ("RRULE" in text or "RDATE" in text
-                                 or "RECURRENCE-ID" in text) else None
     lean = radicale_item.Item(collection_path=path.strip("/"), text=text, etag=item.etag,
-                              vobject_item=keep,
                               uid=item.uid, name=item.name,
                               component_name=item.component_name, time_range=item.time_range)
     setattr(lean, VALIDATED, True)  # prepare_item checked its rules: upload need not

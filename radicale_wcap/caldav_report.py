@@ -24,7 +24,6 @@ import defusedxml.ElementTree as DefusedET
 from radicale import pathutils, xmlutils
 from radicale.item import filter as radicale_filter
 
-from radicale_wcap import radicale_compat
 from radicale_wcap.caldav_guard import authenticated_user
 from radicale_wcap.rights import access_for
 
@@ -108,15 +107,18 @@ def answer(instance, environ) -> Optional[Response]:
             collection.key, start, end, "VEVENT", collection=None)
         if not all(confirmed for _, confirmed in candidates):
             return None
+        # The index holds each item's text as of the freshness check that
+        # index() just made: no item file is opened.
+        rows = collection.index().texts(collection.key, [href for href, _ in candidates])
         items = []
         for href, _ in candidates:
-            item = radicale_compat.get_item(collection, href)
-            if item is None or item.component_name != "VEVENT":
+            row = rows.get(href)
+            if row is None or not row[1]:
+                return None
+            etag, text, istart, iend, component = row
+            if component != "VEVENT" or istart >= end or iend <= start:
                 continue
-            istart, iend = item.time_range
-            if istart >= end or iend <= start:
-                continue
-            items.append(item)
+            items.append((href, etag, text))
     base = "/" + "/".join(parts) + "/"
     # ElementTree, which Radicale serialises with, declares a namespace only
     # where it is used and closes an empty element as "<x />".
@@ -127,15 +129,14 @@ def answer(instance, environ) -> Optional[Response]:
         return ("207 Multi-Status", [("Content-Type", "text/xml; charset=utf-8")],
                 (declaration + " />").encode("utf-8"))
     chunks = [declaration + ">"]
-    for item in items:
+    for href, etag, text in items:
         chunks.append("<response><href>%s</href><propstat><prop>"
-                      % escape(xmlutils.make_href("", base + item.href)))
+                      % escape(xmlutils.make_href("", base + href)))
         for tag in props:
             if tag == DAV + "getetag":
-                chunks.append("<getetag>%s</getetag>" % escape(item.etag))
+                chunks.append("<getetag>%s</getetag>" % escape(etag))
             else:
-                chunks.append("<C:calendar-data>%s</C:calendar-data>"
-                              % escape(item.serialize()))
+                chunks.append("<C:calendar-data>%s</C:calendar-data>" % escape(text))
         chunks.append("</prop><status>HTTP/1.1 200 OK</status></propstat></response>")
     chunks.append("</multistatus>")
     logger.info("REPORT %s by %r answered from the index: %d event(s)", collection_path,

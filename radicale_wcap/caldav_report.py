@@ -21,7 +21,7 @@ from typing import List, Optional, Tuple
 from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as DefusedET
-from radicale import pathutils, xmlutils
+from radicale import pathutils
 from radicale.item import filter as radicale_filter
 
 from radicale_wcap.caldav_guard import authenticated_user
@@ -130,8 +130,10 @@ def answer(instance, environ) -> Optional[Response]:
                 (declaration + " />").encode("utf-8"))
     chunks = [declaration + ">"]
     for href, etag, text in items:
+        # What Radicale's xmlutils.make_href does, without re-sanitising a
+        # path that the index took from the folder listing.
         chunks.append("<response><href>%s</href><propstat><prop>"
-                      % escape(xmlutils.make_href("", base + href)))
+                      % escape(urllib.parse.quote(base + href)))
         for tag in props:
             if tag == DAV + "getetag":
                 chunks.append("<getetag>%s</getetag>" % escape(etag))

@@ -40,6 +40,8 @@ TS_MAX = radicale_filter.TIMESTAMP_MAX
 RACY_NS = 100_000_000
 # Spans up to this long are "short" (see migration 2).
 SHORT_SPAN = 31 * 86400
+# Instances of recurring events are nearly always shorter than this.
+INSTANCE_SHORT_SPAN = 2 * 86400
 # The latest instant an index horizon may reach (datetime stops at year 9999).
 HORIZON_MAX = 253_000_000_000
 
@@ -106,6 +108,15 @@ INDEX_MIGRATIONS = (
     DELETE FROM instances;
     DELETE FROM alarms;
     ALTER TABLE items ADD COLUMN text TEXT NOT NULL DEFAULT ''
+    """,
+    # 4: instances are "short" up to INSTANCE_SHORT_SPAN (two days, not 31);
+    # recurring items not indexed that far are found without a full scan.
+    """
+    DELETE FROM collections;
+    DELETE FROM items;
+    DELETE FROM instances;
+    DELETE FROM alarms;
+    CREATE INDEX items_beyond ON items(path, recurring, complete, expanded_until)
     """,
 )
 
@@ -316,7 +327,8 @@ class ItemIndex:
             if recurring:
                 c.executemany("INSERT INTO instances (path, href, start, end, long) "
                               "VALUES (?,?,?,?,?)",
-                              [(path, href, s, e, int(e - s > SHORT_SPAN)) for s, e in spans])
+                              [(path, href, s, e, int(e - s > INSTANCE_SHORT_SPAN))
+                               for s, e in spans])
             if alarms:
                 c.executemany("INSERT INTO alarms (path, href, trigger) VALUES (?,?,?)",
                               [(path, href, t) for t in alarms])
@@ -400,19 +412,17 @@ class ItemIndex:
                 "SELECT href FROM items WHERE path = ? AND recurring = 0 AND long = 1 "
                 "AND start < ? AND end > ?" + comp_sql, (path, end, start) + comp_arg):
             found[row["href"]] = True
-        hits = {row["href"] for row in self.db.query(
-            "SELECT href FROM instances WHERE path = ? AND long = 0 AND start >= ? "
-            "AND start < ? AND end > ?", (path, earliest, end, start))}
-        hits.update(row["href"] for row in self.db.query(
-            "SELECT href FROM instances WHERE path = ? AND long = 1 AND start < ? AND end > ?",
-            (path, end, start)))
-        if hits and component:
-            wanted = {row["href"] for row in self.db.query(
-                "SELECT href FROM items WHERE path = ? AND recurring = 1 AND component = ?",
-                (path, component))}
-            hits &= wanted
-        for href in hits:
-            found[href] = True
+        join = (" JOIN items t ON t.path = i.path AND t.href = i.href AND t.component = ?"
+                if component else "")
+        for row in self.db.query(
+                "SELECT DISTINCT i.href FROM instances i" + join + " WHERE i.path = ? "
+                "AND i.long = 0 AND i.start >= ? AND i.start < ? AND i.end > ?",
+                comp_arg + (path, start - INSTANCE_SHORT_SPAN, end, start)):
+            found[row["href"]] = True
+        for row in self.db.query(
+                "SELECT DISTINCT i.href FROM instances i" + join + " WHERE i.path = ? "
+                "AND i.long = 1 AND i.start < ? AND i.end > ?", comp_arg + (path, end, start)):
+            found[row["href"]] = True
         beyond = self.db.query(
             "SELECT href FROM items WHERE path = ? AND recurring = 1 AND hostile = 0 "
             "AND complete = 0 AND expanded_until < ? AND start < ?" + comp_sql,
@@ -440,7 +450,8 @@ class ItemIndex:
             c.execute("DELETE FROM instances WHERE path = ? AND href = ?", (path, href))
             c.executemany("INSERT INTO instances (path, href, start, end, long) "
                           "VALUES (?,?,?,?,?)",
-                          [(path, href, s, e, int(e - s > SHORT_SPAN)) for s, e in spans])
+                          [(path, href, s, e, int(e - s > INSTANCE_SHORT_SPAN))
+                               for s, e in spans])
             c.execute("UPDATE items SET complete = ?, expanded_until = ?, hostile = ? "
                       "WHERE path = ? AND href = ?",
                       (complete, expanded_until, hostile, path, href))

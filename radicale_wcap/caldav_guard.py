@@ -19,7 +19,6 @@ import base64
 import binascii
 import io
 import logging
-import posixpath
 import urllib.parse
 from typing import Optional, Tuple
 

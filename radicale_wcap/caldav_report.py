@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-import xml.etree.ElementTree as ET
 from typing import List, Optional, Tuple
 from xml.sax.saxutils import escape
 

@@ -386,8 +386,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command not in ("settings",) and not args.config:
         parser.error("--config FILE is required (or set RADICALE_WCAP_CONFIG)")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    if args.command == "serve":
-        from radicale_wcap.middleware import setup_logging  # noqa: F401
     try:
         result = args.func(args)
     except (CliError, ValueError, RuntimeError, OSError) as e:

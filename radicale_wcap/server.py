@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
-import waitress
 from waitress import wasyncore
 from waitress.server import create_server
 

@@ -11,14 +11,10 @@ in another database and are not touched.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Callable
-
-from radicale import storage as radicale_storage
 
 from radicale_wcap import calid as calid_mod
 from radicale_wcap import radicale_compat
-from radicale_wcap.state import forget
 
 logger = logging.getLogger("radicale.wcap.verify")
 

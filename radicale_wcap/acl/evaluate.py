@@ -15,7 +15,7 @@ Operations combine checks as Table 7-3 and the issues say: deleting needs
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import FrozenSet, Iterable, Optional, Tuple
 
 from radicale_wcap.acl.ace import ACE

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import re
 import uuid
-from typing import List, NamedTuple, Optional
+from typing import NamedTuple
 
 from radicale_wcap import calid as calid_mod
 from radicale_wcap.api.errors import RestApiError

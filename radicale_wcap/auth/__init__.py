@@ -21,7 +21,6 @@ import hmac
 import logging
 import secrets
 import time
-from typing import Optional
 
 from radicale import auth as radicale_auth
 from radicale import config as radicale_config

@@ -277,7 +277,6 @@ def _ts(value, default):
 
 def delete_by_range(ctx, params, components) -> Result:
     """Items that fall completely within [dtstart, dtend] (0 or absent: unbounded)."""
-    instance = ctx.backend.instance
     lo = _ts(params.get("dtstart"), recurrence.NEG_INFINITY_TS)
     hi = _ts(params.get("dtend"), recurrence.INFINITY_TS)
     requested = params.get("calid") or [ctx.user]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Callable, Optional
+from typing import Callable
 
 import vobject
 

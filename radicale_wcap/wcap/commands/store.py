@@ -26,6 +26,7 @@ from radicale_wcap.store import ItemRefused, prepare_item
 from radicale_wcap.wcap import scheduling
 from radicale_wcap.wcap.backend import require, resolve
 from radicale_wcap.wcap.commands import handler
+from radicale_wcap.wcap.commands.links import linked_from
 from radicale_wcap.wcap.compose import compose_component
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 from radicale_wcap.wcap.result import Result
@@ -64,6 +65,11 @@ def store(ctx, params, kind: str) -> Result:
             row = collection.index().by_uid(collection.key, uid)
             existing = collection.get_by_uid(uid) if row is not None else None
         previous = existing.vobject_item if existing is not None else None
+        if previous is not None and linked_from(previous):
+            # A link made by addlink is read-only in the calendar it was linked into.
+            raise WcapError(WcapErrno.CANNOT_MODIFY_LINKED_EVENTS if kind == "event"
+                            else WcapErrno.CANNOT_MODIFY_LINKED_TODOS,
+                            "%s is linked from %s" % (uid, linked_from(previous)))
         _check_storetype(params, previous, component)
         vcal = compose_component(ctx, params, previous, kind)
         try:

@@ -98,9 +98,3 @@ class Database:
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap cache check)."""
         return self.connection.execute("PRAGMA data_version").fetchone()[0]
-
-    def close_thread_connection(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            self._local.connection = None
-            connection.close()

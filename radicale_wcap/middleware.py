@@ -22,7 +22,9 @@ logger = logging.getLogger("radicale.wcap.middleware")
 
 
 def respond(start_response, status: str, headers: list, body: bytes) -> List[bytes]:
-    headers = list(headers) + [("Content-Length", str(len(body)))]
+    # The length is always the body's own, whatever a door put in its headers.
+    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    headers.append(("Content-Length", str(len(body))))
     start_response(status, headers)
     return [body]
 

@@ -7,7 +7,6 @@ public equivalent:
 * the file-system folder of a collection (``Collection._filesystem_path``),
   needed to notice items written by other programs (folder mtime + scandir);
 * single-item loads without listing the folder (``Collection._get``);
-* the storage-wide lock object's state, to assert we hold the write lock;
 * ``Collection._get`` is wrapped by an in-memory memo of loaded items;
 * ``Collection._clean_history`` is throttled (it is O(items) per write);
 * ``Item._vobject_item`` is read, to reuse a parse that already happened.
@@ -150,6 +149,3 @@ def throttled_clean_history(collection, clean) -> None:
     clean()
 
 
-def lock_mode(storage) -> str:
-    """"r", "w" or "" for the storage-wide lock of this storage instance."""
-    return getattr(storage._lock, "locked", "")

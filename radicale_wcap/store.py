@@ -152,9 +152,8 @@ class CalendarStore:
             if next(iter(self.storage.discover(home)), None) is None:
                 self.storage.create_collection(home)
             self.storage.create_collection(path, props=props)
-            registry.register(path, owner=owner or calid_mod.owner_of(calid), acl=acl)
-            # The storage plugin may have registered the new collection already
-            # (with the default ACL and the path's user as owner).
+            # The storage plugin registered the new collection (default ACL,
+            # the path's user as primary owner); only what differs is set here.
             if acl:
                 registry.set_acl(path, acl)
             if owner and owner != calid_mod.owner_of(calid):

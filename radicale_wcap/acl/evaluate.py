@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import FrozenSet, Iterable, Optional, Tuple
+from typing import FrozenSet, Optional, Tuple
 
 from radicale_wcap.acl.ace import ACE
 from radicale_wcap.acl.letters import SCOPES_OF_FLAG
@@ -160,6 +160,3 @@ class Access:
                 return False
         return True
 
-
-def any_access(principal: Principal, acls: Iterable[CalendarACL]) -> bool:
-    return any(Access(principal, acl).radicale_letters().strip("l") for acl in acls)

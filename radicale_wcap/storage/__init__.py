@@ -75,10 +75,7 @@ class Collection(multifilesystem.Collection):
         return calid_mod.from_path(self.path) is not None
 
     def _ensure_index(self) -> None:
-        svc = self._services
-        folder = radicale_compat.collection_folder(self)
-        if not svc.index.is_fresh(self.key, folder):
-            svc.index.reconcile(self, on_removed=self._bury_unnoticed)
+        self._services.index.ensure_fresh(self, on_removed=self._bury_unnoticed)
 
     def _bury_unnoticed(self, href: str, uid: str, component: str) -> None:
         self._services.ledger.bury(self.key, uid, href, component)

@@ -209,10 +209,10 @@ class ItemIndex:
         return (row is not None and row["folder_mtime_ns"] == mtime
                 and row["recorded_ns"] - mtime > RACY_NS)
 
-    def ensure_fresh(self, collection) -> None:
+    def ensure_fresh(self, collection, on_removed=None) -> None:
         folder = radicale_compat.collection_folder(collection)
         if not self.is_fresh(normalize_path(collection.path), folder):
-            self.reconcile(collection)
+            self.reconcile(collection, on_removed=on_removed)
 
     def record_folder(self, path: str, folder: str, trusted: bool = True) -> None:
         """Remember the folder state after our own write.

@@ -46,7 +46,6 @@ class WcapDoor:
             environ.get("CONTENT_TYPE"), environ)
         if method == "HEAD":
             payload = b""
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         return respond(start_response, status, headers, payload)
 
     def too_large(self, environ, start_response):
@@ -58,5 +57,4 @@ class WcapDoor:
         command = self._pattern.match(environ.get("PATH_INFO", "")).group(1)
         status, headers, payload = self.dispatcher.refusal(
             command, environ.get("QUERY_STRING", ""), 35)
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         return respond(start_response, status, headers, payload)

@@ -31,6 +31,10 @@ def collection_folder(collection) -> str:
     return collection._filesystem_path
 
 
+def props_file(collection) -> str:
+    return collection._props_path
+
+
 def list_item_files(collection) -> Iterator[Tuple[str, int, int]]:
     """(href, mtime_ns, size) of every item file, as Radicale's ``_list`` sees them."""
     with os.scandir(collection_folder(collection)) as entries:

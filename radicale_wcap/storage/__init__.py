@@ -19,6 +19,8 @@ Radicale calls all of these inside its storage-wide write lock.
 from __future__ import annotations
 
 import logging
+import os
+import time
 from typing import Iterable, Iterator, List, Optional, Tuple
 
 from radicale import item as radicale_item
@@ -159,6 +161,26 @@ class Collection(multifilesystem.Collection):
             return super().has_uid(uid)
         self._ensure_index()
         return self._services.index.by_uid(self.key, uid) is not None
+
+    @property
+    def last_modified(self) -> str:
+        """Radicale's value (newest of folder, props file and items) without a
+        stat of every item: the index holds each item's mtime. Radicale's own
+        version costs ~80 ms on a 10,000-item calendar, on every WCAP fetch
+        (calprops) and every CalDAV PROPFIND of the collection."""
+        if not self.tag:
+            return super().last_modified
+        self._ensure_index()
+        folder = radicale_compat.collection_folder(self)
+        stamps = [os.path.getmtime(folder)]
+        try:
+            stamps.append(os.path.getmtime(radicale_compat.props_file(self)))
+        except OSError:
+            pass
+        newest = self._services.index.newest_mtime_ns(self.key)
+        if newest is not None:
+            stamps.append(newest / 1e9)
+        return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(max(stamps)))
 
     # -- helpers for the project's front doors
     def index(self):

@@ -486,6 +486,11 @@ class ItemIndex:
             "SELECT DISTINCT href FROM alarms WHERE path = ? AND trigger >= ? AND trigger < ?",
             (path, start, end))]
 
+    def newest_mtime_ns(self, path: str) -> Optional[int]:
+        """The newest item's mtime (None: no items), as of the last reconcile."""
+        return self.db.query_one("SELECT MAX(mtime_ns) FROM items WHERE path = ?",
+                                 (path,))[0]
+
     def count(self, path: str) -> int:
         return self.db.query_one("SELECT COUNT(*) FROM items WHERE path = ?", (path,))[0]
 

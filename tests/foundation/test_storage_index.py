@@ -169,3 +169,30 @@ def test_uid_conflict_check_uses_the_index(populated):
                               {"Content-Type": "text/calendar"}, user="alice")
     assert response.status == 409
     assert b"no-uid-conflict" in response.body
+
+
+def test_last_modified_from_the_index_is_radicales(populated):
+    """The collection's last-modified comes from the index, not a stat of every
+    item, and must equal Radicale's own (newest of folder, props and items),
+    also after an item file is touched from outside and after a delete."""
+    import os
+    import time
+    from radicale.storage import multifilesystem
+    instance, folder = populated
+    calendar = folder + "/collections/collection-root/alice/calendar/"
+
+    def both():
+        with instance.store.reading("/alice/calendar/") as collection:
+            return (collection.last_modified,
+                    multifilesystem.Collection.last_modified.fget(collection))
+    ours, stock = both()
+    assert ours == stock
+    future = time.time() + 86400 * 3
+    os.utime(calendar + "ev-7.ics", (future, future))
+    os.utime(calendar, None)  # what a rename into the folder does
+    ours, stock = both()
+    assert ours == stock == time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(future))
+    with instance.store.writing("/alice/calendar/", "alice") as collection:
+        collection.delete("ev-7.ics")
+    ours, stock = both()
+    assert ours == stock

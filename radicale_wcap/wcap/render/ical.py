@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import re
 
-from . import ICAL_VERSION, PRODID, children, is_component, line_value, strip_controls
+from . import (ICAL_VERSION, PRODID, Rendered, children, is_component, line_value,
+               strip_controls)
 from ..result import Prop, Result
 
 
@@ -73,6 +74,8 @@ def prop_line(prop: Prop) -> str:
 
 
 def component_text(component) -> str:
+    if isinstance(component, Rendered):
+        return component.text
     parts = [fold(f"BEGIN:{component.name.upper()}")]
     for child in children(component):
         if is_component(child):

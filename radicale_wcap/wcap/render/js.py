@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from . import children, is_component, line_value
+from . import Rendered, children, is_component, line_value
 from ..result import CalendarLayer, Prop, Result, SessionInfo
 
 # Top-level property -> JavaScript variable.
@@ -181,6 +181,23 @@ def component_fields(component, calid: str | None, brief: bool) -> dict:
     return fields
 
 
+def component_entry(component, brief: bool) -> tuple[str, str]:
+    """(array, fields) of one VEVENT/VTODO: the array it goes to (long and all-day
+    ones to eventD/todoD) and its fields as ``name:value,...``, without braces and
+    without ``calid``, which `_entry` adds last, where `component_fields` puts it."""
+    if component.name.upper() == "VTODO":
+        target = "todoD" if _is_long(component, "DTSTART", "DUE") else "todo"
+    else:
+        target = "eventD" if _is_long(component, "DTSTART", "DTEND") else "event"
+    fields = component_fields(component, None, brief)
+    return target, ",".join(f"{_key(k)}:{_literal(v)}" for k, v in fields.items())
+
+
+def _entry(fields: str, calid: str | None) -> str:
+    suffix = f",calid:{string(calid)}" if calid is not None else ""
+    return "{" + fields + suffix + "}"
+
+
 def _header(result: Result) -> list[str]:
     session = result.session or SessionInfo()
     header = {"id": session.id, "userid": session.userid, "calid": session.calid}
@@ -233,15 +250,15 @@ def render(result: Result) -> str:
     for calid, component in result.all_components():
         kind = component.name.upper()
         if kind == "VFREEBUSY":
-            arrays["freebusy"] += _freebusy_entries(component, calid)
+            arrays["freebusy"] += [_literal(e) for e in _freebusy_entries(component, calid)]
         elif kind == "VTIMEZONE":
-            arrays["timezone"].append(component_fields(component, None, brief=False))
-        elif kind == "VTODO":
-            target = "todoD" if _is_long(component, "DTSTART", "DUE") else "todo"
-            arrays[target].append(component_fields(component, calid, result.brief))
+            arrays["timezone"].append(_literal(component_fields(component, None, brief=False)))
         else:
-            target = "eventD" if _is_long(component, "DTSTART", "DTEND") else "event"
-            arrays[target].append(component_fields(component, calid, result.brief))
+            if isinstance(component, Rendered):
+                target, text = component.array, component.text
+            else:
+                target, text = component_entry(component, result.brief)
+            arrays[target].append(_entry(text, calid))
     if result.max_results:
         out.append(f"var maxResults={int(result.max_results)}")
     if result.calendars or any(arrays.values()):
@@ -256,7 +273,7 @@ def render(result: Result) -> str:
         if not entries and not (result.calendars and name in ("event", "eventD", "todo", "todoD")):
             continue
         out.append(f"var {name}=new Array()")
-        out += [f"{name}[{i}]={_literal(entry)}" for i, entry in enumerate(entries)]
+        out += [f"{name}[{i}]={entry}" for i, entry in enumerate(entries)]
     out += ["parent.ceCB(window.name)", "</script></head></html>"]
     return "\n".join(out) + "\n"
 

@@ -34,7 +34,8 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from . import ICAL_VERSION, PRODID, children, is_component, line_value, strip_controls
+from . import (ICAL_VERSION, PRODID, Rendered, children, is_component, line_value,
+               strip_controls)
 from ..result import Prop, Result
 
 # iCalendar name -> element name.
@@ -96,6 +97,8 @@ def _freebusy(component) -> str:
 
 
 def component_xml(component) -> str:
+    if isinstance(component, Rendered):
+        return component.text
     if component.name.upper() == "VFREEBUSY":
         return _freebusy(component)
     tag = element_name(component.name)

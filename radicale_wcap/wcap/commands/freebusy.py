@@ -1,10 +1,40 @@
-"""get_freebusy (Table 7-28): busy (and free) periods of calendars, one VFREEBUSY each.
+"""get_freebusy (Table 7-28; [Q4] Table 7-19): busy (and free) periods of calendars, one
+VFREEBUSY each.
 
 * ``calid``: a list; ``mailto:addr`` resolves to that user's calendar (the [Q4] form
   Lightning's attendee dialog sends, wcap-clients.md §4.14); an unknown address or
   calendar is errno 29 in its layer, a denial (no ``f`` and no ``r``) is 28, and the
   other calendars are still answered (overall errno: 0 if any worked, else the first
   layer's).
+* ``mail`` ([Q4]): each address is answered exactly as ``calid=mailto:addr`` (the
+  user's default calendar, layer named ``mailto:addr``), so there is one resolution
+  path and one set of errnos. [Q4] speaks of "all of the user's eligible calendars"
+  (the FB-INCLUDE list of Calendar Server's LDAP), which has no counterpart here.
+  ``calid`` and ``mail`` together answer both lists, calids first; the own calendar
+  is the default only when neither is sent.
+* The window, in the [63] order "if conflicting parameters are passed in, the duration
+  parameter overrides the other two types":
+
+  1. ``duration`` N (whole days, [Q4]'s "Integer", not an ISO 8601 duration):
+     ``[dtstart, dtstart + N days)``, from now when there is no ``dtstart``; ``dtend``
+     and ``freebusybegin``/``freebusyend`` are ignored.
+  2. ``dtstart`` + ``dtend`` (the manual's only way, and what Lightning sends).
+     Explicit times win over the relative offsets because they are what the client
+     actually looked at.
+  3. ``freebusybegin``/``freebusyend``: ``[now - begin days, now + end days)``.
+     [Q4] describes them as offsets to the ics.conf settings of the same names, whose
+     shipped value is 30; this server has no such settings, so the parameter *is* the
+     offset and the one not sent takes that shipped 30.
+
+  A lone ``dtstart`` (no ``dtend``, no ``duration``) does not make a window: with
+  freebusybegin/freebusyend it is ignored, without them the request fails. With no
+  way given at all the answer is errno 39, as it was while dtstart/dtend were
+  required parameters. "Now" is ``ctx.now()`` (the dispatcher's clock), to the second.
+* The window is capped at `MAX_WINDOW_DAYS` (errno 39 beyond it, for all three ways):
+  every recurring event is expanded inside it, so an open-ended ``duration`` or a
+  ten-year dtstart/dtend would let one GET expand years of occurrences per calendar.
+  A year plus a day covers any scheduling view. The storage setting ``max_occurrences`` and the recurrence time
+  budget still bound each item inside the window.
 * Events come from the index (`CalendarStore.items_in_range`), recurring ones are
   expanded with `recurrence.expand` inside the range, capped by the storage settings
   ``max_occurrences`` and ``recurrence_budget_seconds``.
@@ -13,9 +43,15 @@
   ``BUSY-TENTATIVE``, one of the FBTYPEs Lightning maps. Overlapping periods are
   merged; busy time wins over tentative time.
 * ``busyonly`` defaults to 1 ([Q4], see the table row); with 0 the gaps are ``FREE``.
-* Periods are always UTC ``start/end``: RFC 5545 3.8.2.6 requires UTC in FREEBUSY, and
-  Lightning splits each ``<FB>`` at ``/`` and parses both halves as DATE-TIME
-  (wcap-clients.md §3.3), so ``tzidout`` does not apply to them.
+* ``tzidout`` applies to the VFREEBUSY's DTSTART/DTEND only: local time with
+  ``TZID=<zone>``, as the fetch commands write times (`components.format_value`),
+  plus ``X-NSCP-DTSTART-TZID``/``X-NSCP-DTEND-TZID`` naming the zone, because the
+  text/xml layout (``<START>``/``<END>``) carries no parameters and would otherwise
+  print a bare local time. A UTC name (``UTC``, ``GMT``, ``Z``, ``Zulu``) keeps ``Z``
+  times. The periods are always UTC ``start/end``: RFC 5545 3.8.2.6 requires UTC in
+  FREEBUSY, and Lightning splits each ``<FB>`` at ``/`` and parses both halves as
+  DATE-TIME (wcap-clients.md §3.3). A zone the dispatcher's syntax check lets through
+  but `timezones` does not list (``Factory``) is errno 39 too, before any work.
 * Each layer carries the calendar's properties when the user may read them (the
   manual's example prints them before the VFREEBUSY).
 """
@@ -28,10 +64,11 @@ import logging
 import vobject
 from dateutil import tz as dateutil_tz
 
-from radicale_wcap import recurrence
+from radicale_wcap import recurrence, timezones
 
 from ..backend import require, resolve
 from ..calprops import calprops_for
+from ..components import format_value
 from ..errors import WcapErrno, WcapError
 from ..params import zone
 from ..result import CalendarLayer, Result
@@ -41,6 +78,12 @@ logger = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
 Period = tuple[dt.datetime, dt.datetime]
+
+#: Longest free/busy window, in days, whichever way it is given.
+MAX_WINDOW_DAYS = 366
+#: ics.conf's shipped service.wcap.freebusybegin / freebusyend ([Q4] Table 7-19).
+DEFAULT_OFFSET_DAYS = 30
+_UTC_NAMES = ("UTC", "GMT", "Z", "ZULU")
 
 
 def _utc(value, tz: dt.tzinfo) -> dt.datetime:
@@ -118,12 +161,24 @@ def busy_periods(instance, collection, start: dt.datetime, end: dt.datetime,
     return {"BUSY": busy, "BUSY-TENTATIVE": subtract(merge(found["BUSY-TENTATIVE"]), busy)}
 
 
+def _window_time(component, name: str, value: dt.datetime, tzidout: str | None) -> None:
+    line = component.add(name)
+    if tzidout is None:
+        # vobject serialises only dateutil's UTC as "Z".
+        line.value = value.replace(tzinfo=dateutil_tz.UTC)
+        return
+    text, params = format_value(value, tzidout)
+    line.value, line.params = text, params
+    line.isNative, line.encoded = False, True
+    component.add(f"x-nscp-{name}-tzid").value = tzidout
+
+
 def vfreebusy(start: dt.datetime, end: dt.datetime, periods: dict[str, list[Period]],
-              busyonly: bool):
+              busyonly: bool, tzidout: str | None = None):
+    """``tzidout``: a zone for DTSTART/DTEND (None: UTC); periods are UTC regardless."""
     component = vobject.newFromBehavior("vfreebusy")
-    # vobject serialises only dateutil's UTC as "Z" (see the brief's note).
-    component.add("dtstart").value = start.replace(tzinfo=dateutil_tz.UTC)
-    component.add("dtend").value = end.replace(tzinfo=dateutil_tz.UTC)
+    _window_time(component, "dtstart", start, tzidout)
+    _window_time(component, "dtend", end, tzidout)
     rows = [(s, e, kind) for kind, spans in periods.items() for s, e in spans]
     if not busyonly:
         taken = merge([(s, e) for s, e, _ in rows])
@@ -137,7 +192,7 @@ def vfreebusy(start: dt.datetime, end: dt.datetime, periods: dict[str, list[Peri
 
 
 def freebusy_layer(ctx, params, requested: str, start: dt.datetime,
-                   end: dt.datetime) -> CalendarLayer:
+                   end: dt.datetime, tzidout: str | None = None) -> CalendarLayer:
     instance = ctx.backend.instance
     try:
         calendar = resolve(ctx.backend, ctx.user, requested)
@@ -156,19 +211,66 @@ def freebusy_layer(ctx, params, requested: str, start: dt.datetime,
         props = calprops_for(instance, calendar, collection=collection) \
             if calendar.access.check("p", "r").allowed else []
     return CalendarLayer(requested, props,
-                         [vfreebusy(start, end, periods, params["busyonly"])],
+                         [vfreebusy(start, end, periods, params["busyonly"], tzidout)],
                          errno=WcapErrno.OK)
+
+
+def _failed(detail: str) -> WcapError:
+    return WcapError(WcapErrno.GET_FREEBUSY_FAILED, detail)
+
+
+def window(ctx, params) -> Period:
+    """``[start, end)`` in UTC from duration / dtstart+dtend / freebusybegin+end."""
+    tz = zone(params.get("tzid") or ctx.default_tzid)
+    dtstart, dtend = params.get("dtstart"), params.get("dtend")
+    duration = params.get("duration")
+    begin, finish = params.get("freebusybegin"), params.get("freebusyend")
+    now = ctx.now().astimezone(UTC).replace(microsecond=0)
+    if duration is not None:
+        if duration > MAX_WINDOW_DAYS:
+            raise _failed("duration over %d days" % MAX_WINDOW_DAYS)
+        start = _utc(dtstart, tz) if dtstart is not None else now
+        try:
+            return start, start + dt.timedelta(days=duration)
+        except OverflowError:
+            raise _failed("window past year 9999") from None
+    if dtstart is not None and dtend is not None:
+        start, end = _utc(dtstart, tz), _utc(dtend, tz)
+        if end <= start:
+            raise _failed("dtend is not after dtstart")
+        if end - start > dt.timedelta(days=MAX_WINDOW_DAYS):
+            raise _failed("window over %d days" % MAX_WINDOW_DAYS)
+        return start, end
+    if begin is not None or finish is not None:
+        begin = DEFAULT_OFFSET_DAYS if begin is None else begin
+        finish = DEFAULT_OFFSET_DAYS if finish is None else finish
+        if begin + finish > MAX_WINDOW_DAYS:
+            raise _failed("freebusybegin + freebusyend over %d days" % MAX_WINDOW_DAYS)
+        if begin + finish == 0:
+            raise _failed("empty window")
+        return now - dt.timedelta(days=begin), now + dt.timedelta(days=finish)
+    raise _failed("no window: dtstart and dtend, duration or freebusybegin/freebusyend")
+
+
+def output_zone(params) -> str | None:
+    """The ``tzidout`` zone for DTSTART/DTEND, or None for UTC."""
+    tzidout = (params.get("tzidout") or "").strip()
+    if not tzidout or tzidout.upper() in _UTC_NAMES:
+        return None
+    if not timezones.is_valid_tzid(tzidout):
+        raise _failed("tzidout %r is not a listed zone" % tzidout[:80])
+    return tzidout
 
 
 @handler("get_freebusy")
 def get_freebusy(ctx, params) -> Result:
-    tz = zone(params.get("tzid") or ctx.default_tzid)
-    start = _utc(params["dtstart"], tz)
-    end = _utc(params["dtend"], tz)
-    if end <= start:
-        raise WcapError(WcapErrno.GET_FREEBUSY_FAILED, "dtend is not after dtstart")
-    calids = params.get("calid") or [ctx.user]
-    layers = [freebusy_layer(ctx, params, c, start, end) for c in calids]
+    start, end = window(ctx, params)
+    tzidout = output_zone(params)
+    addresses = [a.strip() for a in params.get("mail") or [] if a.strip()]
+    calids = list(params.get("calid") or []) + [
+        a if a.lower().startswith("mailto:") else "mailto:" + a for a in addresses]
+    calids = calids or [ctx.user]
+    layers = [freebusy_layer(ctx, params, c, start, end, tzidout) for c in calids]
     errnos = [layer.errno for layer in layers]
     errno = WcapErrno.OK if WcapErrno.OK in errnos else errnos[0]
     return Result(errno=errno, calendars=layers)

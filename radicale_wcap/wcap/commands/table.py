@@ -271,11 +271,21 @@ _ROWS = (
         Param("busyonly", Bool(), True,
               note="manual default 0; [Q4] (WCAP 3.x, which version.wcap claims) says 1. "
                    "Lightning always sends it, so only the 3.x default is exposed"),
-        CALIDS, Param("dtstart", DateTime(zero_allowed=False), required=True),
-        Param("dtend", DateTime(zero_allowed=False), required=True), FMT_OUT, ID, TZID, TZIDOUT,
-        Param("duration", Duration(), None, note="[Q4]"),
-        Param("freebusybegin", Int(0), None, note="[Q4]"),
-        Param("freebusyend", Int(0), None, note="[Q4]"), APPID),
+        CALIDS,
+        Param("dtstart", DateTime(zero_allowed=False), None,
+              note="manual: required; [Q4]: not needed with duration or freebusybegin/"
+                   "freebusyend, so the handler checks that one window is given (errno 39)"),
+        Param("dtend", DateTime(zero_allowed=False), None, note="as dtstart"),
+        FMT_OUT, ID, TZID, TZIDOUT,
+        Param("duration", Int(1), None,
+              note="[Q4] whole days from dtstart (or now); [Q4] says Integer, not an "
+                   "ISO 8601 duration; overrides the other ways"),
+        Param("freebusybegin", Int(0), None, note="[Q4] days before now (30 if only "
+                                                   "freebusyend is sent)"),
+        Param("freebusyend", Int(0), None, note="[Q4] days after now (30 if only "
+                                                 "freebusybegin is sent)"),
+        Param("mail", SemicolonList(Text()), None, note="[Q4] each address as calid=mailto:addr"),
+        APPID),
         failed=E.GET_FREEBUSY_FAILED),
     Command("get_guids", "Table 7-29", S.NONE, (
         Param("guidCount", Int(1, 1000), 1, aliases=("count",),

@@ -134,6 +134,9 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("wcap", "recurrence_bound", 60, _non_negative_int,
             "Instances generated for a rule without COUNT or UNTIL "
             "(X-NSCP-RECURRENCE-BOUND)"),
+    Setting("wcap", "output_cache_size", 32, _non_negative_int,
+            "MiB per process of fetch output kept laid out per stored item and request "
+            "shape (0: off); what makes repeated fetches of a big calendar fast"),
     Setting("wcap", "max_import_size", 10_000_000, _non_negative_int,
             "Largest `import`/`upload_file` body in bytes"),
     Setting("wcap", "spool_expiry", 3600, _non_negative_int,

@@ -107,6 +107,11 @@ class Directory:
             "SELECT * FROM users WHERE lower(email) = lower(?) AND email != ''", (email,))
         return _row_to_user(row) if row else None
 
+    def revision(self) -> int:
+        """Changes whenever a user is added, removed, renamed or re-addressed, in
+        any process (schema migration 2)."""
+        return self.db.query_one("SELECT rev FROM directory_revision")[0]
+
     def list(self) -> List[User]:
         return [_row_to_user(r) for r in self.db.query("SELECT * FROM users ORDER BY name")]
 

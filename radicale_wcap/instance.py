@@ -9,6 +9,7 @@ from radicale_wcap.apikeys import ApiKeys
 from radicale_wcap.sessions import Sessions
 from radicale_wcap.state import services
 from radicale_wcap.store import CalendarStore
+from radicale_wcap.wcap.output_cache import OutputCache
 
 
 class Instance:
@@ -21,6 +22,7 @@ class Instance:
                                  settings.get("wcap", "session_idle_timeout"),
                                  settings.get("wcap", "session_max_lifetime"))
         self.apikeys = ApiKeys(self.services.db)
+        self.output_cache = OutputCache(settings.get("wcap", "output_cache_size") << 20)
 
     @classmethod
     def from_file(cls, path: Optional[str],

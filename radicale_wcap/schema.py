@@ -83,4 +83,14 @@ MIGRATIONS = (
         payload TEXT NOT NULL
     )
     """,
+    # 2: a revision of the address book (name and mail of every user), bumped by
+    # triggers so that every process sees another's change with one read: the
+    # WCAP output cache keys ATTENDEE/ORGANIZER calids on it.
+    """
+    CREATE TABLE directory_revision (rev INTEGER NOT NULL);
+    INSERT INTO directory_revision (rev) VALUES (0);
+    CREATE TRIGGER users_added AFTER INSERT ON users BEGIN UPDATE directory_revision SET rev = rev + 1; END;
+    CREATE TRIGGER users_removed AFTER DELETE ON users BEGIN UPDATE directory_revision SET rev = rev + 1; END;
+    CREATE TRIGGER users_readdressed AFTER UPDATE OF name, email ON users BEGIN UPDATE directory_revision SET rev = rev + 1; END
+    """,
 )

@@ -45,6 +45,8 @@ from dateutil import tz as du_tz
 
 from radicale_wcap import recurrence, timezones
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
+from radicale_wcap.wcap.output_cache import ItemOutput
+from radicale_wcap.wcap.render import prerender
 
 logger = logging.getLogger(__name__)
 
@@ -104,32 +106,63 @@ def component_name(component_type: Optional[str]) -> Optional[str]:
     return kinds[0] if len(kinds) == 1 else None
 
 
-def read_calendar(instance, calendar, *, start=None, end=None, component=None) -> list:
-    """The Radicale items of ``calendar`` with something in [start, end) (None: unbounded),
-    selected by the index; ``component`` is ``VEVENT``/``VTODO``/None."""
+@dataclass(frozen=True)
+class StoredText:
+    """An item as the index holds it (text as of the freshness check the read made):
+    enough to answer from `output_cache` without opening the item's file."""
+
+    href: str
+    etag: str
+    text: str
+
+    def serialize(self) -> str:
+        return self.text
+
+
+def _load(collection, hrefs, from_index: bool) -> list:
+    if not from_index:
+        return collection.get_hrefs(hrefs)
+    rows = collection.index().texts(collection.key, hrefs)
+    items, missing = [], []
+    for href in hrefs:
+        row = rows.get(href)
+        if row is not None and row[0] and row[1]:
+            items.append(StoredText(href, row[0], row[1]))
+        else:  # an index written before it kept texts
+            missing.append(href)
+    return items + collection.get_hrefs(missing)
+
+
+def read_calendar(instance, calendar, *, start=None, end=None, component=None,
+                  from_index: bool = False) -> list:
+    """The items of ``calendar`` with something in [start, end) (None: unbounded),
+    selected by the index; ``component`` is ``VEVENT``/``VTODO``/None.
+
+    Radicale items, or with ``from_index`` `StoredText`s (no item file is read)."""
     with instance.store.reading(calendar.path) as collection:
         if collection is None:
             raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
+        index = collection.index()
         if start is None and end is None:
-            hrefs = [row.href for row in collection.index().all(collection.key)
+            hrefs = [row.href for row in index.all(collection.key)
                      if component is None or row.component == component]
-            items = collection.get_hrefs(hrefs)
         else:
             lo = timestamp(start)
             hi = timestamp(end)
-            items = instance.store.items_in_range(
-                collection, TS_MIN if lo is None else lo, OPEN_END_TS if hi is None else hi,
-                component)
+            hrefs = index.hrefs_in_range(
+                collection.key, TS_MIN if lo is None else lo,
+                OPEN_END_TS if hi is None else hi, component, collection=collection)
+        items = _load(collection, hrefs, from_index)
     LOADS.add(len(items))
     return items
 
 
-def read_selected(instance, calendar, select) -> list:
+def read_selected(instance, calendar, select, from_index: bool = False) -> list:
     """The items whose hrefs ``select(collection, index)`` picks (an index query)."""
     with instance.store.reading(calendar.path) as collection:
         if collection is None:
             raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
-        items = collection.get_hrefs(select(collection, collection.index()))
+        items = _load(collection, select(collection, collection.index()), from_index)
     LOADS.add(len(items))
     return items
 
@@ -236,9 +269,22 @@ class Shape:
     compstates: Optional[list] = None
     bound: int = 60
     user_email: Optional[str] = None
+    # Set for answers kept in `output_cache`: components come out as `Rendered`.
+    fmt_out: Optional[str] = None
+    brief: bool = False
+
+    @property
+    def key(self) -> tuple:
+        """Everything of the shape that changes an item's output."""
+        compstates = tuple(self.compstates or ())
+        return (self.kinds, self.recurring, self.compressed, self.tzidout, self.emailorcalid,
+                self.relativealarm, compstates, self.user_email if compstates else None,
+                None if self.recurring else self.bound, self.fmt_out, self.brief)
 
     @classmethod
-    def of(cls, ctx, params, default_kinds=KINDS["all"]) -> "Shape":
+    def of(cls, ctx, params, default_kinds=KINDS["all"], rendered: bool = False) -> "Shape":
+        """``rendered``: the caller puts the components straight into its Result, so
+        they may come out laid out in the request's fmt-out (and be kept)."""
         ctype = params.get("component-type")
         kinds = KINDS.get(ctype, default_kinds) if ctype else default_kinds
         email = None
@@ -251,7 +297,9 @@ class Shape:
                    compressed=bool(params.get("compressed")),
                    tzidout=params.get("tzidout"), emailorcalid=bool(params.get("emailorcalid")),
                    relativealarm=bool(params.get("relativealarm")),
-                   compstates=params.get("compstate"), bound=int(bound), user_email=email)
+                   compstates=params.get("compstate"), bound=int(bound), user_email=email,
+                   fmt_out=getattr(ctx, "fmt_out", None) if rendered else None,
+                   brief=bool(params.get("brief")) and rendered)
 
 
 class _ParsedMemo:
@@ -289,7 +337,7 @@ PARSED = _ParsedMemo()
 
 def _vcalendar(item):
     # Not hasattr(item, "vobject_item"): on a Radicale item that parses it.
-    return PARSED.get(item) if isinstance(item, radicale_item.Item) else item
+    return PARSED.get(item) if isinstance(item, (radicale_item.Item, StoredText)) else item
 
 
 def series_of(items, kinds) -> list[list]:
@@ -303,8 +351,7 @@ def series_of(items, kinds) -> list[list]:
             continue
         for comp in vcal.getChildren():
             if comp.name.upper() in kinds:
-                uid = comp.uid.value if "uid" in comp.contents else id(comp)
-                groups.setdefault(uid, []).append(comp)
+                groups.setdefault(_uid(comp), []).append(comp)
     for group in groups.values():
         group.sort(key=lambda c: "recurrence-id" in c.contents)  # master first
     return list(groups.values())
@@ -320,22 +367,75 @@ def is_infinite(component) -> bool:
 
 def output_components(ctx, params, calendar, items, *, range_start=None, range_end=None,
                       shape: Optional[Shape] = None) -> list:
-    """The components to send for ``items`` (Radicale items or vobject VCALENDARs)."""
+    """The components to send for ``items`` (Radicale items, `StoredText`s or vobject
+    VCALENDARs), in series start order: vobject components, or `Rendered` ones when
+    the shape names a format; those come from the instance's `output_cache`."""
     shape = shape or Shape.of(ctx, params)
     directory = ctx.backend.instance.directory if ctx is not None else None
-    out = []
-    for group in sorted(series_of(items, shape.kinds), key=_group_key):
-        master = group[0] if "recurrence-id" not in group[0].contents else None
-        probe = master or group[0]
-        if not matches_compstate(probe, shape.compstates, shape.user_email):
+    cache = ctx.backend.instance.output_cache if ctx is not None and shape.fmt_out else None
+    if cache is None or not cache.enabled or directory is None:
+        return _output(series_of(items, shape.kinds), shape, directory, range_start, range_end)
+    revision = directory.revision()
+    outputs = []
+    for item in items:
+        etag = getattr(item, "etag", None) if not hasattr(item, "getChildren") else None
+        key = (etag, shape.key, revision)
+        entry = cache.get(key) if etag else None
+        if entry is None:
+            entry = _item_output(item, shape, directory, range_start, range_end)
+            if etag:
+                cache.put(key, entry)
+        outputs.append(entry)
+    uids = [uid for entry in outputs for uid in entry.uids]
+    if len(set(uids)) != len(uids):
+        # One UID in two stored items (written around Radicale's UID check): the
+        # series must be merged, as the uncached path does.
+        return _output(series_of(items, shape.kinds), shape, directory, range_start, range_end)
+    series = sorted((s for entry in outputs for s in entry.series), key=lambda s: s[0])
+    return [component for _, rendered in series for component in rendered]
+
+
+def _item_output(item, shape: Shape, directory, range_start, range_end) -> ItemOutput:
+    groups = series_of([item], shape.kinds)
+    answered, cacheable = [], True
+    for group in groups:
+        found = _series(group, shape, directory, range_start, range_end)
+        if found is None:
             continue
-        if shape.recurring or not _recurs(group):
-            chosen = [(c, None) for c in group]
-        else:
-            chosen = _instances(group, master, shape, range_start, range_end)
-        for comp, occurrence in chosen:
-            out.append(shape_component(comp, occurrence, shape, directory))
+        sort_key, components, expanded = found
+        cacheable = cacheable and not expanded
+        answered.append((sort_key, tuple(prerender(c, shape.fmt_out, shape.brief)
+                                         for c in components)))
+    uids = tuple(_uid(group[0]) for group in groups)
+    return ItemOutput(uids=uids, series=tuple(answered), cacheable=cacheable)
+
+
+def _output(groups, shape: Shape, directory, range_start, range_end) -> list:
+    out = []
+    for group in sorted(groups, key=_group_key):
+        found = _series(group, shape, directory, range_start, range_end)
+        if found is not None:
+            components = found[1]
+            out += [prerender(c, shape.fmt_out, shape.brief) for c in components] \
+                if shape.fmt_out else components
     return out
+
+
+def _series(group, shape: Shape, directory, range_start, range_end):
+    """(sort key, shaped components, expanded?) of one series, or None when its
+    compstate is not asked for."""
+    master = group[0] if "recurrence-id" not in group[0].contents else None
+    if not matches_compstate(master or group[0], shape.compstates, shape.user_email):
+        return None
+    expanded = not shape.recurring and _recurs(group)
+    chosen = _instances(group, master, shape, range_start, range_end) if expanded \
+        else [(c, None) for c in group]
+    return (_group_key(group), [shape_component(c, o, shape, directory) for c, o in chosen],
+            expanded)
+
+
+def _uid(component):
+    return component.uid.value if "uid" in component.contents else id(component)
 
 
 def _group_key(group):

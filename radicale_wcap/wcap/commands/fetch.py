@@ -106,12 +106,12 @@ def _bounds(params):
 def fetchcomponents_by_range(ctx, params) -> Result:
     instance = ctx.backend.instance
     start, end = _bounds(params)
-    shape = comps.Shape.of(ctx, params)
+    shape = comps.Shape.of(ctx, params, rendered=True)
     component = comps.component_name(params.get("component-type"))
 
     def fetch(calendar):
         items = comps.read_calendar(instance, calendar, start=start, end=end,
-                                    component=component)
+                                    component=component, from_index=True)
         return comps.output_components(ctx, params, calendar, items, range_start=start,
                                        range_end=end, shape=shape)
     return layered(ctx, params, fetch)
@@ -124,7 +124,7 @@ def fetchcomponents_by_lastmod(ctx, params) -> Result:
     instance = ctx.backend.instance
     start, end = _bounds(params)
     since, until = comps.timestamp(start), comps.timestamp(end)
-    shape = comps.Shape.of(ctx, params)
+    shape = comps.Shape.of(ctx, params, rendered=True)
     component = comps.component_name(params.get("component-type"))
 
     def select(collection, index):
@@ -132,7 +132,7 @@ def fetchcomponents_by_lastmod(ctx, params) -> Result:
             collection.key, since if since is not None else 0, until, component)]
 
     def fetch(calendar):
-        items = comps.read_selected(instance, calendar, select)
+        items = comps.read_selected(instance, calendar, select, from_index=True)
         return comps.output_components(ctx, params, calendar, items, shape=shape)
     return layered(ctx, params, fetch)
 

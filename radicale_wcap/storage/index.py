@@ -469,6 +469,22 @@ class ItemIndex:
                                       row["component"])
         return found
 
+    def texts_ending_after(self, path: str, ts: int, like: Optional[str] = None
+                           ) -> List[Tuple[str, str]]:
+        """(etag, text) of the items that end at or after ``ts`` (a recurring item's end
+        is its last instance's, TS_MAX for an endless rule), as of the last reconcile.
+
+        ``like``: an SQL LIKE pattern the text must match (ASCII case-insensitive), a
+        cheap textual prefilter. Item text is folded at 75 octets, so a pattern can only
+        be relied on for what starts a content line (a property name).
+        """
+        sql = "SELECT etag, text FROM items WHERE path = ? AND end >= ?"
+        args: list = [path, int(ts)]
+        if like is not None:
+            sql += " AND text LIKE ?"
+            args.append(like)
+        return [(r["etag"], r["text"]) for r in self.db.query(sql + " ORDER BY href", args)]
+
     def changed_since(self, path: str, since_ts: float, until_ts: Optional[float] = None,
                       component: Optional[str] = None) -> List[IndexedItem]:
         sql = "SELECT * FROM items WHERE path = ? AND mtime_ns >= ?"

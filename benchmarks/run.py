@@ -37,9 +37,6 @@ BIN = os.path.dirname(os.path.abspath(sys.executable))
 # is a benchmark (README.md).
 INFRASTRUCTURE = {"run", "store_gen"}
 PASSWORD = "bench-password"
-# ``radicale-wcap serve`` crashes printing its banner (see _serve_wcap.py);
-# until that is fixed the same server is started through benchmarks._serve_wcap.
-CLI_SERVE_WORKS = False
 
 
 @dataclass
@@ -220,11 +217,8 @@ class WcapServer(ServerProcess):
     def _command(self):
         self.write_config()
         port = free_port()
-        if CLI_SERVE_WORKS:
-            return [os.path.join(BIN, "radicale-wcap"), "--config", self.config_path,
-                    "serve", "--port", str(port)], port
-        return [sys.executable, "-m", "benchmarks._serve_wcap", self.config_path,
-                str(port)], port
+        return [os.path.join(BIN, "radicale-wcap"), "--config", self.config_path,
+                "serve", "--port", str(port)], port
 
 
 # -- the context handed to every benchmark module

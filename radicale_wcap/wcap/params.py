@@ -54,7 +54,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import unquote, unquote_plus
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from radicale_wcap import timezones
 
 UTC = dt.timezone.utc
 
@@ -369,23 +371,32 @@ class RRule(ValueType):
         return ";".join(parts)
 
 
+UTC_NAMES = ("Z", "UTC", "GMT", "ZULU")
+
+
+def zone_name(tzid: str) -> str:
+    """The server's name for ``tzid``, or ValueError: ``UTC`` for its aliases, else a
+    zone `timezones.all_tzids` lists (a vendor prefix such as ``/mozilla.org/...``
+    stripped). The same list get_all_timezones serves and the output code converts
+    to, so a name accepted here can not fail later (zoneinfo alone also knows
+    ``posixrules``, ``Factory``...)."""
+    name = tzid.strip()
+    if name.upper() in UTC_NAMES:
+        return "UTC"
+    name = timezones.normalize_tzid(name)
+    if not timezones.is_valid_tzid(name):
+        raise ValueError("unknown tzid")
+    return name
+
+
 def zone(tzid: str) -> ZoneInfo:
     """The zoneinfo zone for ``tzid`` (``GMT``/``UTC``/``Z`` included) or ValueError."""
-    name = tzid.strip()
-    if name.upper() in ("Z", "UTC", "GMT", "ZULU"):
-        name = "UTC"
-    if not re.fullmatch(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*", name) or ".." in name:
-        raise ValueError("bad tzid")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as e:
-        raise ValueError("unknown tzid") from e
+    return ZoneInfo(zone_name(tzid))
 
 
 class TzId(ValueType):
     def parse_text(self, text: str) -> str:
-        zone(text)
-        return text.strip()
+        return zone_name(text)
 
 
 class Geo(ValueType):

@@ -179,3 +179,19 @@ def test_semicolonlist_of_text_drops_empty_items():
     assert SemicolonList(Text()).parse("a;;b;") == ["a", "b"]
     assert Param("x").type.parse("a%20b") == "a b"
     assert RRule().parse("%22RRULE:freq=daily%22") == "FREQ=DAILY"
+
+
+@pytest.mark.parametrize("name", ["Factory", "posixrules", "localtime", "Europe/Nowhere"])
+def test_tzid_is_a_zone_the_server_lists(name):
+    """zoneinfo alone accepts Factory/posixrules/localtime; get_all_timezones does not
+    list them and the output code could not convert to them, so the request fails
+    here, with the command's errno, not later with a traceback."""
+    with pytest.raises(BadParam):
+        parse("fetchcomponents_by_range", "tzidout=" + name)
+
+
+def test_tzid_names_are_normalised():
+    p = parse("fetchcomponents_by_range",
+              "tzidout=/mozilla.org/20070129_1/Europe/Berlin&tzid=Zulu")
+    assert p["tzidout"] == "Europe/Berlin"
+    assert p["tzid"] == "UTC"

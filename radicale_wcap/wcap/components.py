@@ -303,14 +303,15 @@ class Shape:
 
 
 class _ParsedMemo:
-    """Parsed items by ETag (a hash of the text), handed out as copies.
+    """Parsed items by ETag (a hash of the text), shared and never changed.
 
-    Parsing is most of a fetch's time (vobject turns every date and VTIMEZONE
-    into Python objects); copying a parsed tree costs a fraction of that. The
-    shaping below changes the components, hence copies, never the cached tree.
+    Parsing is most of a fetch's time when its answer is not in the output cache
+    (vobject turns every date and VTIMEZONE into Python objects). Every reader of
+    these trees only reads them; `shape_component`, the one place that changes a
+    component, changes its own copy.
     """
 
-    def __init__(self, size: int = 5000) -> None:
+    def __init__(self, size: int = 2000) -> None:
         self.size = size
         self.entries: "OrderedDict[str, object]" = OrderedDict()
         self.lock = threading.Lock()
@@ -329,7 +330,7 @@ class _ParsedMemo:
                 self.entries[etag] = parsed
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
-        return vobject.base.Component.duplicate(parsed)
+        return parsed
 
 
 PARSED = _ParsedMemo()

@@ -127,3 +127,29 @@ def test_the_cache_is_bounded(world):
         assert cache.bytes <= 20_000
     finally:
         cache.max_bytes = kept
+
+
+def test_live_edit_through_caldav_shows_in_the_next_fetch(live):
+    """Over real HTTP: a Lightning-shaped fetch fills the cache; the same event edited
+    by a CalDAV client (the caldav package) is answered anew, then from the cache."""
+    import caldav
+    add_user(live.instance, "erin")
+    sid = live.instance.sessions.create("erin")
+    event = ("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//EN\nBEGIN:VEVENT\nUID:edit-1\n"
+             "DTSTAMP:20240101T000000Z\nDTSTART:20240102T100000Z\nDTEND:20240102T110000Z\n"
+             "SUMMARY:%s\nEND:VEVENT\nEND:VCALENDAR\n")
+
+    def summaries():
+        body = wcap(live.client, "fetchcomponents_by_range", sid, fmt_out="text/calendar",
+                    calid="erin", **SHAPES[0], **WEEK).body
+        return [line for line in body.decode().split("\r\n") if line.startswith("SUMMARY:")]
+    with caldav.DAVClient(url=live.url + "/erin/", username="erin",
+                          password="secret-pass") as dav:
+        calendar = dav.calendar(url=live.url + "/erin/calendar/")
+        calendar.save_event(event % "First")
+        assert summaries() == ["SUMMARY:First"]
+        hits = live.instance.output_cache.hits
+        assert summaries() == ["SUMMARY:First"]
+        assert live.instance.output_cache.hits == hits + 1
+        calendar.save_event(event % "Second")
+        assert summaries() == ["SUMMARY:Second"]

@@ -419,3 +419,23 @@ def test_live_caldav_written_event_is_fetched(live):
     page = run_js(wcap(live.client, "fetchcomponents_by_range", sid, fmt_out="text/js",
                        calid=["dave", "nosuch"], **LIGHTNING, **WEEK).text)
     assert page["layer_errno"] == [0, 29] and page["size"] == 1
+
+
+def test_series_without_an_instance_in_a_far_range_is_not_answered(world):
+    """A yearly series is indexed two years ahead; asked for a week further out, the
+    index is extended, and the series is answered (recurring=1) only for the week
+    that holds an instance."""
+    put(world.client, "alice", "calendar", "yearly-1",
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:yearly-1\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240610T100000Z\r\n"
+        "DTEND:20240610T110000Z\r\nRRULE:FREQ=YEARLY\r\nSUMMARY:Anniversary\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    sid = world.sid["alice"]
+
+    def found(start, end):
+        r = wcap(world.client, "fetchcomponents_by_range", sid, fmt_out="text/calendar",
+                 calid="alice", dtstart=start, dtend=end, **LIGHTNING)
+        return "yearly-1" in uids(r.body)
+    assert not found("20300101T000000Z", "20300108T000000Z")
+    assert found("20300606T000000Z", "20300613T000000Z")
+    assert not found("20310101T000000Z", "20310108T000000Z")

@@ -53,6 +53,14 @@ get_all_timezones, store*, delete*_by_id, verify*
     a status VEVENT/VTODO with UID and ``REQUEST-STATUS:2.0;Success. ...``; the
     unverified UID/RECURRENCE-ID pairs.
 
+get_all_timezones' crossover dates (Table 7-26)
+    ``timezone_list``: one `radicale_wcap.timezones.Crossovers` per zone (``tzid``,
+    ``std_name``, ``dst_name``, ``std_offset``, ``dst_offset``, ``dates``), the same
+    zones as the VTIMEZONE ``components``. text/js prints them as the manual's
+    ``var timezoneList=new Array(); timezoneList[0]=new TZ(...)`` instead of a
+    ``timezone`` array of the VTIMEZONEs; text/calendar and text/xml have no place
+    for them in the manual (its iCalendar example has none) and omit them.
+
 Per-layer arrays (manual "Error Handling")
     ``layer_arrays={"delete_layer_errno": [0, 59], "delete_event_count": [1, 0]}``
     (also ``layer_errno``, ``store_layer_errno``, ``delete_todo_count``). text/js prints
@@ -108,6 +116,8 @@ class Result:
     max_results: int | None = None
     method: str | None = "PUBLISH"
     brief: bool = False
+    # get_all_timezones: Crossovers per zone, for text/js only (see above).
+    timezone_list: list[Any] | None = None
     # Extra HTTP headers (export's Content-Disposition); never Content-Type.
     headers: list[tuple[str, str]] = field(default_factory=list)
 

@@ -259,9 +259,16 @@ _ROWS = (
             failed=E.FETCH_TODOS_BY_ID_FAILED, bad_tzid=E.FETCHCOMPONENTS_FAILED_BAD_TZID,
             note="not found should be 59 (Lightning only hides 9 and 59)"),
     Command("get_all_timezones", "Table 7-26", S.REQUIRED, (
-        DTEND, DTSTART, FMT_OUT, ID, APPID,
+        Param("dtend", DateTime(), None,
+              note="crossover dates (text/js timezoneList) before this instant; "
+                   "0 or absent: to the last known year, 2087"),
+        Param("dtstart", DateTime(), None,
+              note="crossover dates from this instant; 0 or absent: from the first "
+                   "known year, 1987"),
+        FMT_OUT, ID, APPID,
         Param("tzid", TzId(), None, note="not in the manual: asks for one zone")),
-        failed=E.GET_ALL_TIMEZONES_FAILED),
+        failed=E.GET_ALL_TIMEZONES_FAILED,
+        note="malformed dtstart/dtend or dtend before dtstart: errno 24"),
     Command("get_calprops", "Table 7-27", S.OPTIONAL, (
         CALIDS, FMT_OUT, ID, APPID, Param("invitecount", Bool(), False, note="[63]")),
         failed=E.GET_CALPROPS_FAILED,

@@ -1,14 +1,29 @@
-"""get_all_timezones (Table 7-26): a VTIMEZONE for every IANA zone the server knows.
+"""get_all_timezones (Table 7-26): a VTIMEZONE for every IANA zone the server knows,
+and, for text/js, the manual's ``timezoneList`` of Calendar Express ``TZ`` entries.
 
 Lightning takes every ``VTIMEZONE`` with a ``TZID`` from this answer as the set of
 "server timezones" it may name in ``tzid=`` and look up for ``X-NSCP-DTSTART-TZID``
 (wcap-clients.md §3.3), so the list is `timezones.all_tzids()` and each zone is
 real STANDARD/DAYLIGHT data from `radicale_wcap.timezones`.
 
-``dtstart``/``dtend`` select the manual's "crossover dates" of the Calendar Express
-``TZ`` arrays, which nothing here produces: the VTIMEZONEs always cover the same
-window, so both are accepted and ignored. ``tzid`` (not in the manual's table; the
-later servers accept it) asks for one zone; an unknown one is errno 24.
+``dtstart``/``dtend`` select the manual's "crossover dates", the instants a zone
+enters and leaves daylight time (`timezones.crossovers`), which the answer carries in
+``Result.timezone_list``: text/js prints them as ``timezoneList[i]=new TZ(id, std name,
+dst name, std offset, dst offset, new Array(dates))`` (manual Example 2); text/calendar
+and text/xml, whose manual example has no crossover data, print the VTIMEZONEs alone,
+the same for any range. 0 or absent is the first (1987) or last (2087) known year, and
+a range is clamped to those years.
+
+The range is taken as the instants [dtstart, dtend), not as whole years: the manual's
+only example, "limited to the years from mid-1998 to 2006", starts with the October
+1998 end of daylight time and not with its April start, which only the instants give
+(its "years within the range" then reads as the range's own span). The table asks for
+Z date-times; a floating one is taken, as by every command, in ``tzid`` or the server's
+default zone (`params.parse_params`), a date-only one as its midnight UTC. dtend before
+dtstart, or a malformed value, is errno 24 GET_ALL_TIMEZONES_FAILED.
+
+``tzid`` (not in the manual's table; the later servers accept it) asks for one zone;
+an unknown one is errno 24.
 
 The manual's example prefixes the zones with a calendar's X-NSCP-CALPROPS-* lines;
 they describe no calendar the request named and are left out.
@@ -16,12 +31,14 @@ they describe no calendar the request named and are left out.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 
 import vobject
 
 from radicale_wcap import timezones
 
+from ..errors import WcapErrno, WcapError
 from ..result import Result
 from . import handler
 
@@ -34,9 +51,23 @@ def _all_zones() -> tuple:
     return tuple(calendar.contents.get("vtimezone", []))
 
 
+def _instant(value) -> dt.datetime | None:
+    """A parsed dtstart/dtend (None for 0 or absent; aware datetime; date) as an
+    aware datetime."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+
+
 @handler("get_all_timezones")
 def get_all_timezones(ctx, params) -> Result:
+    start, end = _instant(params.get("dtstart")), _instant(params.get("dtend"))
+    if start is not None and end is not None and end < start:
+        raise WcapError(WcapErrno.GET_ALL_TIMEZONES_FAILED, "dtend before dtstart")
     tzid = params.get("tzid")
     if tzid:
-        return Result(components=[timezones.vtimezone(timezones.normalize_tzid(tzid))])
-    return Result(components=list(_all_zones()))
+        tzid = timezones.normalize_tzid(tzid)
+        return Result(components=[timezones.vtimezone(tzid)],
+                      timezone_list=[timezones.crossovers(tzid, start, end)])
+    return Result(components=list(_all_zones()),
+                  timezone_list=list(timezones.all_crossovers(start, end)))

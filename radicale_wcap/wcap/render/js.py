@@ -18,6 +18,12 @@ Layout (manual version, ping and login examples; "Error Handling"; "maxResults V
     var event=new Array(); var eventD=new Array(); var todo=...; var todoD=...
     event[0]={uid:'...', rid:'...', summary:'...', dtstart:'...', isAllDay:0, calid:'jdoe', ...}
     var freebusy=new Array(); freebusy[0]={calid:'jdoe', fbtype:'BUSY', start:'...', end:'...'}
+    function TZ(id,stdName,dstName,stdOffset,dstOffset,crossover){this.id=id;...}
+    var timezoneList=new Array()            (get_all_timezones: Result.timezone_list,
+    timezoneList[0]=new TZ('America/Los_Angeles','PST','PDT','-0800','-0700',new Array(
+        '19981025T090000Z',...))            manual Table 7-26 Example 2; the page
+                                            defines TZ so that it runs; the VTIMEZONEs
+                                            are not also printed as ``var timezone``)
     parent.ceCB(window.name)
     </script></head></html>
 
@@ -251,6 +257,8 @@ def render(result: Result) -> str:
         kind = component.name.upper()
         if kind == "VFREEBUSY":
             arrays["freebusy"] += [_literal(e) for e in _freebusy_entries(component, calid)]
+        elif kind == "VTIMEZONE" and calid is None and result.timezone_list is not None:
+            continue  # timezoneList is their text/js form
         elif kind == "VTIMEZONE":
             arrays["timezone"].append(_literal(component_fields(component, None, brief=False)))
         else:
@@ -274,8 +282,28 @@ def render(result: Result) -> str:
             continue
         out.append(f"var {name}=new Array()")
         out += [f"{name}[{i}]={entry}" for i, entry in enumerate(entries)]
+    if result.timezone_list is not None:
+        out += _timezone_list(result.timezone_list)
     out += ["parent.ceCB(window.name)", "</script></head></html>"]
     return "\n".join(out) + "\n"
+
+
+# Defined on the page so that its ``new TZ(...)`` lines run (Calendar Express had its own).
+TZ_FUNCTION = ("function TZ(id,stdName,dstName,stdOffset,dstOffset,crossover){this.id=id;"
+               "this.stdName=stdName;this.dstName=dstName;this.stdOffset=stdOffset;"
+               "this.dstOffset=dstOffset;this.crossover=crossover}")
+
+
+def _timezone_list(zones) -> list[str]:
+    """get_all_timezones' ``timezoneList`` (manual Table 7-26, Example 2): one
+    ``new TZ(id, std name, dst name, std offset, dst offset, crossover dates)`` per
+    `radicale_wcap.timezones.Crossovers`."""
+    out = [TZ_FUNCTION, "var timezoneList=new Array()"]
+    for index, zone in enumerate(zones):
+        args = ",".join(string(v) for v in (zone.tzid, zone.std_name, zone.dst_name,
+                                            zone.std_offset, zone.dst_offset))
+        out.append(f"timezoneList[{index}]=new TZ({args},{_literal(list(zone.dates))})")
+    return out
 
 
 def _freebusy_entries(component, calid) -> list[dict]:

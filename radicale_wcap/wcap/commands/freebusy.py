@@ -50,8 +50,8 @@ VFREEBUSY each.
   print a bare local time. A UTC name (``UTC``, ``GMT``, ``Z``, ``Zulu``) keeps ``Z``
   times. The periods are always UTC ``start/end``: RFC 5545 3.8.2.6 requires UTC in
   FREEBUSY, and Lightning splits each ``<FB>`` at ``/`` and parses both halves as
-  DATE-TIME (wcap-clients.md §3.3). A zone the dispatcher's syntax check lets through
-  but `timezones` does not list (``Factory``) is errno 39 too, before any work.
+  DATE-TIME (wcap-clients.md §3.3). A zone `timezones` does not list (``Factory``) is
+  refused by the parameter parser: errno 39, before any work.
 * Each layer carries the calendar's properties when the user may read them (the
   manual's example prints them before the VFREEBUSY).
 """
@@ -64,7 +64,7 @@ import logging
 import vobject
 from dateutil import tz as dateutil_tz
 
-from radicale_wcap import recurrence, timezones
+from radicale_wcap import recurrence
 
 from ..backend import require, resolve
 from ..calprops import calprops_for
@@ -83,7 +83,6 @@ Period = tuple[dt.datetime, dt.datetime]
 MAX_WINDOW_DAYS = 366
 #: ics.conf's shipped service.wcap.freebusybegin / freebusyend ([Q4] Table 7-19).
 DEFAULT_OFFSET_DAYS = 30
-_UTC_NAMES = ("UTC", "GMT", "Z", "ZULU")
 
 
 def _utc(value, tz: dt.tzinfo) -> dt.datetime:
@@ -253,13 +252,10 @@ def window(ctx, params) -> Period:
 
 
 def output_zone(params) -> str | None:
-    """The ``tzidout`` zone for DTSTART/DTEND, or None for UTC."""
-    tzidout = (params.get("tzidout") or "").strip()
-    if not tzidout or tzidout.upper() in _UTC_NAMES:
-        return None
-    if not timezones.is_valid_tzid(tzidout):
-        raise _failed("tzidout %r is not a listed zone" % tzidout[:80])
-    return tzidout
+    """The ``tzidout`` zone for DTSTART/DTEND, or None for UTC (the parameter parser
+    has already turned UTC's aliases into ``UTC`` and refused unlisted zones)."""
+    tzidout = params.get("tzidout")
+    return None if not tzidout or tzidout == "UTC" else tzidout
 
 
 @handler("get_freebusy")

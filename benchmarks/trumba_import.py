@@ -135,7 +135,21 @@ def child(folder: str, n: int) -> None:
     prepare(instance)
     body = feed(n)
     import_feed(make_app(instance), body)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(peak_rss_mb())
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Not ru_maxrss: Linux carries that across exec, so
+    a child forked from a big parent (the harness, after its in-process imports)
+    reports the parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(store_folder_or_instance, n: int = 10000) -> List[Row]:
@@ -183,7 +197,7 @@ def run(store_folder_or_instance, n: int = 10000) -> List[Row]:
                  % rewritten))
 
     rows.append(("peak RSS of a first import (MB)", peak_memory_mb(n), None,
-                 "fresh subprocess, ru_maxrss; target < 250 MB"))
+                 "fresh subprocess, VmHWM; target < 250 MB"))
     return rows
 
 

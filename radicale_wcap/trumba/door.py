@@ -162,10 +162,13 @@ class TrumbaDoor:
         body = _read_body(environ)
         settings = self.instance.settings
         feed_name = record.webname or "calendar.%d" % record.number
+        known = {origin.fingerprint for origin in
+                 Origins(self.instance.services.db).of_calendar(record.path).values()}
         try:
             feed = parse_feed(body, calendar_tzid=self._calendar_tzid(record),
                               max_events=settings.get("feeds", "max_events"),
-                              max_bytes=settings.get("feeds", "max_body_size") or None)
+                              max_bytes=settings.get("feeds", "max_body_size") or None,
+                              known_fingerprints=known)
         except FeedError as e:
             logger.info("Feed %s from %s refused: %s", feed_name, user, e.detail)
             return self._xml(start_response, 400, [e.message])

@@ -391,3 +391,29 @@ def test_utf16_body_with_bom():
 def test_blank_lines_are_ignored_and_keep_numbering():
     feed = parse(calendar(event(), "\n", event(uid="e2", extra="BAD LINE\n")))
     assert codes(feed.events[1].messages) == [(2102, 17)]
+
+
+def test_known_fingerprints_skip_only_the_vobject_parse(feed_bytes, monkeypatch):
+    """A re-upload's events imported before (their fingerprints are in the origins
+    table) are not parsed by vobject again; everything else about the result is the
+    same as for a first upload."""
+    from radicale_wcap.trumba import feed as feed_mod
+    body = feed_bytes("trumba.ics")
+    first = parse(body)
+    assert first.events
+    parsed = []
+    real = feed_mod._vobject_problem
+
+    def counting(lines):
+        parsed.append(1)
+        return real(lines)
+    monkeypatch.setattr(feed_mod, "_vobject_problem", counting)
+    again = parse(body, known_fingerprints={e.fingerprint for e in first.events})
+    with_known = len(parsed)
+    parse(body)
+    without = len(parsed) - with_known
+    assert without - with_known == len(first.events)  # VTIMEZONEs are still parsed
+    assert [(e.uid, e.ical, e.fingerprint) for e in again.events] == \
+        [(e.uid, e.ical, e.fingerprint) for e in first.events]
+    assert codes(again.messages) == codes(first.messages)
+    assert codes(again.rejected) == codes(first.rejected)

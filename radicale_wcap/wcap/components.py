@@ -376,11 +376,11 @@ def output_components(ctx, params, calendar, items, *, range_start=None, range_e
     cache = ctx.backend.instance.output_cache if ctx is not None and shape.fmt_out else None
     if cache is None or not cache.enabled or directory is None:
         return _output(series_of(items, shape.kinds), shape, directory, range_start, range_end)
-    revision = directory.revision()
+    shape_key = (shape.key, directory.revision())
     outputs = []
     for item in items:
         etag = getattr(item, "etag", None) if not hasattr(item, "getChildren") else None
-        key = (etag, shape.key, revision)
+        key = (etag, shape_key)
         entry = cache.get(key) if etag else None
         if entry is None:
             entry = _item_output(item, shape, directory, range_start, range_end)

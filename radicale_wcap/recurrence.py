@@ -37,7 +37,7 @@ from typing import Any, Iterator, Optional
 import vobject
 from dateutil import rrule as du_rrule
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.recurrence")
 
 UTC = dt.timezone.utc
 

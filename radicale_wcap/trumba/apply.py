@@ -41,7 +41,7 @@ from radicale_wcap.trumba.journal import Entry, Journal, collection_at, roll_bac
 from radicale_wcap.trumba.origins import Origin, Origins
 from radicale_wcap.trumba.report import Message
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.trumba.apply")
 
 ADD, MODIFY, DELETE = "add", "modify", "delete"
 MESSAGE_CODES = {ADD: Code.EVENT_ADDED, MODIFY: Code.EVENT_MODIFIED, DELETE: Code.EVENT_DELETED}

@@ -35,7 +35,7 @@ from radicale_wcap.trumba.journal import Journal, recover_locked
 from radicale_wcap.trumba.origins import Origins
 from radicale_wcap.trumba.report import Message, http_status, render_response
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.trumba.door")
 
 PREFIX = "/service/"
 SUFFIX = ".ics"

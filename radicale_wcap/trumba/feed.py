@@ -53,7 +53,7 @@ import vobject
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.report import Message
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.trumba.feed")
 
 PRODID = "-//radicale_wcap//Trumba import//EN"
 MAX_DEPTH = 8  # VCALENDAR > VEVENT > VALARM is 3; deeper nesting is an attack, not a feed.

@@ -29,7 +29,7 @@ from typing import List, Optional
 
 from radicale_wcap import store as store_mod
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.trumba.journal")
 
 PENDING = "pending"
 

@@ -34,7 +34,7 @@ from radicale_wcap.acl.ace import InvalidACL, parse_acl
 from .backend import Calendar
 from .result import Prop
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.calprops")
 
 NAME = "D:displayname"
 DESCRIPTION = "C:calendar-description"

@@ -48,7 +48,7 @@ from radicale_wcap.wcap.errors import WcapErrno, WcapError
 from radicale_wcap.wcap.output_cache import ItemOutput
 from radicale_wcap.wcap.render import prerender
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.components")
 
 UTC = dt.timezone.utc
 TS_MIN = recurrence.NEG_INFINITY_TS

@@ -37,7 +37,7 @@ from radicale_wcap import recurrence, timezones
 from radicale_wcap.wcap.commands.table import STATUS_CODES
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.compose")
 
 KIND_NAMES = {"event": "vevent", "todo": "vtodo"}
 

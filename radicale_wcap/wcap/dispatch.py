@@ -41,7 +41,7 @@ from .errors import WcapErrno, WcapError
 from .params import BadParam, Params, decode, parse_params, raw_request, zone
 from .result import Result, SessionInfo, error_result
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.dispatch")
 
 Answer = tuple[str, list[tuple[str, str]], bytes]
 

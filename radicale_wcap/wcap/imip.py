@@ -14,7 +14,7 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.imip")
 
 SMTP_TIMEOUT = 10
 

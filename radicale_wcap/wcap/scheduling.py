@@ -28,7 +28,7 @@ from radicale_wcap.store import ItemRefused, prepare_item
 from radicale_wcap.wcap import imip
 from radicale_wcap.wcap.compose import clone
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.scheduling")
 
 REQUEST, PUBLISH, REPLY, CANCEL = 2, 1, 4, 8
 COMPONENTS = ("VEVENT", "VTODO")

@@ -19,7 +19,7 @@ import time
 
 from radicale_wcap import calid as calid_mod
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.spool")
 
 UNIQUE_NAME = re.compile(r"[0-9a-f]{32}\Z")
 

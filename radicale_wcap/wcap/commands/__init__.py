@@ -30,7 +30,7 @@ from typing import Callable
 
 from .table import COMMANDS
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands")
 
 HANDLERS: dict[str, Callable] = {}
 _loaded = False

@@ -40,7 +40,7 @@ from ..result import CalendarLayer, Result
 from . import handler
 from .table import COMMANDS
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.calendars")
 
 
 def is_admin(instance, user: str) -> bool:

@@ -46,7 +46,7 @@ from ..result import CalendarLayer, Prop, Result
 from . import handler
 from .session import viewer
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.calprops")
 
 # searchOpts -> test(candidate, search string), both lower-cased.
 SEARCH_OPTS: dict[int, Callable[[str, str], bool]] = {

@@ -32,7 +32,7 @@ from radicale_wcap.wcap.compose import (THISANDALL, THISANDFUTURE, THISANDPRIOR,
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 from radicale_wcap.wcap.result import CalendarLayer, Result
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.delete")
 
 MAX_INSTANCES = 10000
 BUDGET_S = 1.0

@@ -74,7 +74,7 @@ from ..params import zone
 from ..result import CalendarLayer, Result
 from . import handler
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.freebusy")
 
 UTC = dt.timezone.utc
 Period = tuple[dt.datetime, dt.datetime]

@@ -39,7 +39,7 @@ from ..result import Prop, Result
 from ..spool import SpoolError, spool_of
 from . import handler
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.importing")
 
 IMPORTED_KINDS = ("VEVENT", "VTODO", "VJOURNAL")
 MAX_PARTS = 16

@@ -27,7 +27,7 @@ from ..errors import WcapErrno, WcapError
 from ..result import Result
 from . import handler
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.links")
 
 LINKED_FROM = "X-RADICALE-WCAP-LINKED-FROM"
 

@@ -26,7 +26,7 @@ from ..errors import WcapErrno, WcapError
 from ..result import CalendarLayer, Result
 from . import handler
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.lists")
 
 PREF = "icsSubscribed"
 

@@ -49,7 +49,7 @@ from ..errors import WcapErrno, WcapError
 from ..result import Prop, Result, SessionInfo
 from . import handler
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.session")
 
 
 def viewer(ctx) -> str:

@@ -31,7 +31,7 @@ from radicale_wcap.wcap.compose import compose_component
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 from radicale_wcap.wcap.result import Result
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.store")
 
 CREATE, MODIFY = 1, 2
 KINDS = {"storeevents": ("event", "VEVENT"), "storetodos": ("todo", "VTODO")}

@@ -35,7 +35,7 @@ from . import handler
 from .lists import PREF as SUBSCRIBED
 from .prefs import get_userprefs, prefs_target
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("radicale.wcap.wcap.commands.userprefs")
 
 PREF_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}\Z")
 MAX_VALUE = 4096

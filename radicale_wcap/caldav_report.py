@@ -9,7 +9,8 @@ bytes Radicale would send (tests/foundation/test_caldav_report.py compares
 them), and hands every other REPORT, and any case it is not sure about (an
 event whose instances are not indexed that far, a client without read access,
 an unusual filter), to Radicale unchanged. ``[http] fast_calendar_query``
-switches it off.
+switches it off. Private and confidential events go out as the user's view of them
+(``privacy.py``), the same text and ETag as Radicale's answer.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from typing import List, Optional, Tuple
 from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as DefusedET
+from radicale import item as radicale_item
 from radicale import pathutils
 from radicale.item import filter as radicale_filter
 
+from radicale_wcap import privacy
 from radicale_wcap.caldav_guard import authenticated_user
 from radicale_wcap.rights import access_for
 
@@ -97,8 +100,10 @@ def answer(instance, environ) -> Optional[Response]:
     if user is None:
         return None
     collection_path = "/%s/%s/" % tuple(parts)
-    if not access_for(instance.configuration, user, collection_path).permits("read"):
+    access = access_for(instance.configuration, user, collection_path)
+    if not access.permits("read"):
         return None
+    view = privacy.view_for(instance.settings, access)
     store = instance.store
     with store.reading(collection_path, user) as collection:
         if collection is None or collection.tag != "VCALENDAR":
@@ -118,6 +123,12 @@ def answer(instance, environ) -> Optional[Response]:
             etag, text, istart, iend, component = row
             if component != "VEVENT" or istart >= end or iend <= start:
                 continue
+            # What Radicale sends through the storage plugin (caldav_privacy.py).
+            shown = view.text(text)
+            if shown is None:
+                continue
+            if shown is not text:
+                text, etag = shown, radicale_item.get_etag(shown)
             items.append((href, etag, text))
     base = "/" + "/".join(parts) + "/"
     # ElementTree, which Radicale serialises with, declares a namespace only

@@ -57,6 +57,16 @@ def _share(value: Any) -> float:
     return number
 
 
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError("not one of %s: %r" % (", ".join(choices), value))
+        return text
+    check.choices = choices  # type: ignore[attr-defined]
+    return check
+
+
 def _str_list(value: Any) -> Tuple[str, ...]:
     if isinstance(value, (list, tuple)):
         return tuple(value)
@@ -99,6 +109,13 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("rights", "admin_overrides_acl", True, _bool,
             "Administrators pass every ACE check (the manual's "
             "service.admin.calmaster.overrides.accesscontrol)"),
+    Setting("rights", "private_events", "redact", _one_of("redact", "hide", "show"),
+            "What everyone but a calendar's owners (and administrators) gets of its "
+            "CLASS:PRIVATE and CLASS:CONFIDENTIAL items, in every door: `redact` (date "
+            "and time only, titled `Busy` / `Confidential`), `hide` (private ones left "
+            "out, confidential ones redacted) or `show` (everything); free/busy is the "
+            "same in all three. Unless `show`, only they change or delete such items "
+            "(see `privacy.py`)"),
     Setting("storage", "wcap_folder", "", str,
             "Folder for the project's own data (users, sessions, ACLs, index, "
             "spool); default `<filesystem_folder>/collection-db/wcap`"),

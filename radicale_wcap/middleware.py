@@ -15,7 +15,7 @@ from typing import Callable, Iterable, List, Optional
 import radicale
 from radicale import log as radicale_log
 
-from radicale_wcap import caldav_guard, caldav_report
+from radicale_wcap import caldav_guard, caldav_privacy, caldav_report
 from radicale_wcap.instance import Instance
 
 logger = logging.getLogger("radicale.wcap.middleware")
@@ -93,7 +93,8 @@ class Middleware:
                            [("Content-Type", "text/plain")], b"Internal server error")
         if refusal is not None:
             return respond(start_response, *refusal)
-        return self.app(environ, start_response)
+        return caldav_privacy.through_radicale(self.instance, environ, start_response,
+                                               self.app)
 
 
 _logging_ready = False

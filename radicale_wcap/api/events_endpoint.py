@@ -9,6 +9,11 @@ for the operation gets 403.
 Lost updates: a PUT merges the body into the item it read, then re-checks
 the ETag and writes under one storage write lock; if the item changed in
 between (or the client's If-Match / ``version`` is stale) the answer is 409.
+
+Private and confidential events (``privacy.py``): every answer carries the
+user's view of the event (redacted, with the ETag of that text; an event the
+``hide`` mode leaves out is 404), and a user who does not see an event whole
+may not update, fork or delete it (403).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import uuid
 from typing import NamedTuple
 
 from radicale_wcap import calid as calid_mod
+from radicale_wcap import privacy
 from radicale_wcap.api.errors import RestApiError
 from radicale_wcap.api.julian import parse_api_date
 from radicale_wcap.api.reply import Reply, json_reply
@@ -123,6 +129,22 @@ class EventsEndpoint:
         found = self.instance.directory.get(user)
         return (found.tz if found is not None else None) or "UTC"
 
+    def _view(self, user: str, path: str) -> privacy.View:
+        return privacy.view_for(self.instance.settings, self._access(user, path))
+
+    def _check_change(self, user: str, path: str, stored) -> None:
+        """Refuse a change to an event the user does not see whole."""
+        view = self._view(user, path)
+        if view.whole:
+            return
+        text = stored.serialize()
+        if view.text(text) is None:
+            raise RestApiError("NOT_FOUND")
+        if not view.may_change(text):
+            logger.info("API: %r may not change %s in %s: private or confidential",
+                        user, stored.uid, path)
+            raise RestApiError("FORBIDDEN")
+
     def _event_json(self, path: str, item) -> dict:
         return event_to_json(item.vobject_item,
                              cal_item_id=self.instance.ledger.item_id(path, item.uid),
@@ -172,7 +194,8 @@ class EventsEndpoint:
                          if row.component == "VEVENT"])
                 else:
                     items = self.store.items_in_range(collection, start, end, "VEVENT")
-            for item in items:
+            view = self._view(request.user, path)
+            for item in [seen for seen in map(view.item, items) if seen is not None]:
                 try:
                     events.append(self._event_json(path, item))
                 except ValidationError as error:
@@ -209,7 +232,10 @@ class EventsEndpoint:
     def get(self, request, ref: str) -> Reply:
         located = self._locate(request, ref)
         self._authorize(request.user, located.path, "read")
-        return self._event_reply(200, located.path, self._read(located))
+        item = self._view(request.user, located.path).item(self._read(located))
+        if item is None:
+            raise RestApiError("NOT_FOUND")
+        return self._event_reply(200, located.path, item)
 
     def create(self, request) -> Reply:
         data = self._body(request, "CREATE_INVALID")
@@ -240,7 +266,8 @@ class EventsEndpoint:
                 logger.warning("API create in %s failed: %s", path, error)
                 raise RestApiError("CREATE_FAILED") from None
         logger.info("API: %r created %s in %s", request.user, stored.uid, path)
-        reply = self._event_reply(201, path, stored)
+        reply = self._event_reply(201, path,
+                                  self._view(request.user, path).item(stored) or stored)
         location = "/restapi/v1/events/%d" % self.instance.ledger.item_id(path, stored.uid)
         return reply._replace(headers=reply.headers + (("Location", location),))
 
@@ -249,6 +276,7 @@ class EventsEndpoint:
         self._authorize(request.user, located.path, "write")
         data = self._body(request, "UPDATE_INVALID")
         base = self._read(located)
+        self._check_change(request.user, located.path, base)
         client_version = request.header("If-Match") or data.get("version")
         if client_version is not None and not isinstance(client_version, str):
             raise RestApiError("UPDATE_INVALID", "version must be a string.")
@@ -272,7 +300,8 @@ class EventsEndpoint:
                 raise RestApiError("CONFLICT")
             stored, _ = self.store.put(collection, item)
         logger.info("API: %r updated %s in %s", request.user, located.uid, located.path)
-        return self._event_reply(200, located.path, stored)
+        return self._event_reply(200, located.path,
+                                 self._view(request.user, located.path).item(stored) or stored)
 
     def delete(self, request, ref: str) -> Reply:
         located = self._locate(request, ref)
@@ -282,6 +311,7 @@ class EventsEndpoint:
             current = collection.get_by_uid(located.uid) if collection is not None else None
             if current is None or current.component_name != "VEVENT":
                 raise RestApiError("NOT_FOUND")
+            self._check_change(request.user, located.path, current)
             if if_match and not version_matches(if_match, current.etag):
                 # Seed 003: a DELETE that fails otherwise is 200 with error 1.
                 raise RestApiError("DELETE_FAILED",
@@ -310,6 +340,7 @@ class EventsEndpoint:
             current = collection.get_by_uid(located.uid) if collection is not None else None
             if current is None or current.component_name != "VEVENT":
                 raise RestApiError("NOT_FOUND")
+            self._check_change(request.user, located.path, current)
             try:
                 series, clone = fork_occurrence(current.vobject_item, day, new_uid=new_uid)
                 series_item = prepare_item(self.instance.configuration, located.path, series)
@@ -326,6 +357,7 @@ class EventsEndpoint:
                 raise
         cal_item_id = self.instance.ledger.item_id(located.path, new_uid)
         logger.info("API: %r forked %s on %s into %s", request.user, located.uid, day, new_uid)
+        stored_clone = self._view(request.user, located.path).item(stored_clone) or stored_clone
         return json_reply(201, {"error": 0, "message": None, "cal_item_id": cal_item_id,
                                 "event": self._event_json(located.path, stored_clone)},
                           (("ETag", stored_clone.etag),

@@ -5,7 +5,10 @@ answer comes from the same ACE evaluator that every other door uses
 (``acl/evaluate.py``), so a user granted only free/busy can not read events
 over CalDAV either. What Radicale's letters can not express (deleting an item
 needs ``w`` *and* ``d``; changing properties needs ``p:w``) the middleware
-decides before Radicale sees the request (``caldav_guard.py``).
+decides before Radicale sees the request (``caldav_guard.py``). Radicale asks
+here, with the user it has authenticated, before it reads any item; that user
+is noted for ``caldav_privacy.py``, so that the items read next go out as that
+user's view of private and confidential events.
 
 Paths: ``/`` is readable by every logged-in user (discovery); ``/<user>/`` is
 the user's home (``RW`` for the user, ``R`` for others so that a shared
@@ -18,6 +21,7 @@ import logging
 
 from radicale import rights as radicale_rights
 
+from radicale_wcap import caldav_privacy
 from radicale_wcap.acl.evaluate import Access, Principal
 from radicale_wcap.state import services
 
@@ -44,6 +48,7 @@ class Rights(radicale_rights.BaseRights):
     def authorization(self, user: str, *args) -> str:
         # Radicale 3.9: (user, user_groups, path); 3.8: (user, path).
         path = args[-1]
+        caldav_privacy.note_user(user)
         parts = [p for p in path.strip("/").split("/") if p]
         if not parts:
             return "R" if user else ""

@@ -30,6 +30,7 @@ from radicale.storage import multifilesystem
 from radicale_wcap import calid as calid_mod
 from radicale_wcap import radicale_compat
 from radicale_wcap.state import services
+from radicale_wcap.storage import privacy as privacy_hooks
 
 logger = logging.getLogger("radicale.wcap.storage")
 
@@ -204,8 +205,8 @@ class Collection(multifilesystem.Collection):
         return items
 
 
-class Storage(multifilesystem.Storage):
-    _collection_class = Collection
+class Storage(privacy_hooks.StorageGuard, multifilesystem.Storage):
+    _collection_class = privacy_hooks.guarded(Collection)
 
     def create_collection(self, href: str, items=None, props=None):
         result = super().create_collection(href, items, props)

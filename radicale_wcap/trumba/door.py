@@ -5,7 +5,8 @@ iCalendar file with HTTP Basic authentication to the calendar's web name, and
 gets an XML ``Response`` (report.py).  ``/service/calendar.<number>.ics`` is
 the older numeric form (the registry's ``number``); web names can not hold a
 dot, so the two never collide.  GET of the same URL is the calendar as a
-subscription feed.
+subscription feed, private and confidential events as the subscriber's view of
+them (``privacy.py``).
 
 Nothing from the URL becomes a path: the web name or number is looked up in
 the registry, which gives the collection path.
@@ -20,7 +21,7 @@ from typing import Dict, List, Optional, Tuple
 
 from radicale import item as radicale_item
 
-from radicale_wcap import auth
+from radicale_wcap import auth, privacy
 from radicale_wcap import store as store_mod
 from radicale_wcap.storage import VALIDATED
 from radicale_wcap import timezones
@@ -131,14 +132,17 @@ class TrumbaDoor:
     def _get(self, environ, start_response, path: str, head: bool):
         record = self._calendar(path)
         user = self._login(environ) or ""
-        if not access_for(self.instance.configuration, user, record.path).permits("read"):
+        access = access_for(self.instance.configuration, user, record.path)
+        if not access.permits("read"):
             if not user:
                 raise _Refusal(401, "this calendar is not public; log in", challenge=True)
             raise _Refusal(403, "%s may not read this calendar" % user)
+        view = privacy.view_for(self.instance.settings, access)
         with self.instance.store.reading(record.path) as collection:
             if collection is None:
                 raise _Refusal(404, "no calendar is published under this name")
-            body = subscription.render(collection).encode("utf-8")
+            body = subscription.render(
+                collection if view.whole else _Shown(collection, view)).encode("utf-8")
         headers = [("Content-Type", CALENDAR_TYPE)]
         if head:
             start_response("200 OK", headers + [("Content-Length", str(len(body)))])
@@ -231,6 +235,23 @@ class TrumbaDoor:
             applied = apply_mod.apply_plan(store, collection, plan, journal=journal,
                                            feed_name=feed_name)
         return plan, applied
+
+
+class _Shown:
+    """A calendar as ``view`` shows its items (``privacy.py``), for subscription.render:
+    a subscriber who is not an owner gets private and confidential events redacted."""
+
+    def __init__(self, collection, view: privacy.View) -> None:
+        self.collection = collection
+        self.view = view
+        self.key = collection.key
+
+    def index(self):
+        return self.collection.index()
+
+    def get_hrefs(self, hrefs) -> list:
+        return [item for item in map(self.view.item, self.collection.get_hrefs(hrefs))
+                if item is not None]
 
 
 def _rows(collection) -> Dict[str, object]:

@@ -24,6 +24,10 @@ that each request parameter means the same thing everywhere:
 * ``relativealarm=1``: TRIGGERs as durations from the start (Lightning); 0: absolute UTC
   ``VALUE=DATE-TIME`` triggers, as the manual's examples print them.
 * ``compstate`` (Table 7-7): `COMPSTATE_RULES`, evaluated for the requesting user.
+* Private and confidential items go out as the requesting user's view of them
+  (``privacy.py``): every read here (`read_calendar`, `read_selected`, `read_uids`) and
+  `output_components` (storeevents' ``fetch=1`` answer) apply it, so a redacted item is
+  a `Redacted` text with an ETag of its own before anything is shaped or cached.
 
 Components are written with text values (``isNative=False``) so that the renderers
 print exactly these values; vobject 0.9.9 cannot name a zoneinfo zone itself.
@@ -43,7 +47,7 @@ import vobject
 from radicale import item as radicale_item
 from dateutil import tz as du_tz
 
-from radicale_wcap import recurrence, timezones
+from radicale_wcap import privacy, recurrence, timezones
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 from radicale_wcap.wcap.output_cache import ItemOutput
 from radicale_wcap.wcap.render import prerender
@@ -119,6 +123,36 @@ class StoredText:
         return self.text
 
 
+@dataclass(frozen=True)
+class Redacted(StoredText):
+    """An item as a user who is not an owner gets it (`privacy.View`); its ETag is that
+    of its own text, which keys the output cache and the parsed memo apart from the
+    stored item's."""
+
+
+def viewer(instance, calendar) -> privacy.View:
+    return privacy.view_for(instance.settings, calendar.access)
+
+
+def shown(items, view: privacy.View) -> list:
+    """``items`` as ``view`` shows them: stored, `Redacted`, or left out."""
+    if view.whole:
+        return items
+    out = []
+    for item in items:
+        if isinstance(item, Redacted):
+            out.append(item)
+            continue
+        text = item.serialize()
+        seen = view.text(text)
+        if seen is text:
+            out.append(item)
+        elif seen is not None:
+            out.append(Redacted(getattr(item, "href", None), radicale_item.get_etag(seen),
+                                seen))
+    return out
+
+
 def _load(collection, hrefs, from_index: bool) -> list:
     if not from_index:
         return collection.get_hrefs(hrefs)
@@ -154,7 +188,7 @@ def read_calendar(instance, calendar, *, start=None, end=None, component=None,
                 OPEN_END_TS if hi is None else hi, component, collection=collection)
         items = _load(collection, hrefs, from_index)
     LOADS.add(len(items))
-    return items
+    return shown(items, viewer(instance, calendar))
 
 
 def read_selected(instance, calendar, select, from_index: bool = False) -> list:
@@ -164,7 +198,7 @@ def read_selected(instance, calendar, select, from_index: bool = False) -> list:
             raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
         items = _load(collection, select(collection, collection.index()), from_index)
     LOADS.add(len(items))
-    return items
+    return shown(items, viewer(instance, calendar))
 
 
 def read_uids(instance, calendar, uids: Iterable[str]) -> dict:
@@ -178,7 +212,12 @@ def read_uids(instance, calendar, uids: Iterable[str]) -> dict:
             if item is not None:
                 found[uid] = item
     LOADS.add(len(found))
-    return found
+    view = viewer(instance, calendar)
+    visible = {}
+    for uid, item in found.items():
+        for seen in shown([item], view):
+            visible[uid] = seen
+    return visible
 
 
 # ---------------------------------------------------------------- compstate (Table 7-7)
@@ -373,12 +412,16 @@ def output_components(ctx, params, calendar, items, *, range_start=None, range_e
     the shape names a format; those come from the instance's `output_cache`."""
     shape = shape or Shape.of(ctx, params)
     directory = ctx.backend.instance.directory if ctx is not None else None
+    if ctx is not None and calendar is not None:
+        items = shown(items, viewer(ctx.backend.instance, calendar))
     cache = ctx.backend.instance.output_cache if ctx is not None and shape.fmt_out else None
     if cache is None or not cache.enabled or directory is None:
         return _output(series_of(items, shape.kinds), shape, directory, range_start, range_end)
     shape_key = (shape.key, directory.revision())
     outputs = []
     for item in items:
+        # The ETag of the text this user may see (a `Redacted` one has its own): the
+        # key holds the privacy view, and one view is never answered from another's.
         etag = getattr(item, "etag", None) if not hasattr(item, "getChildren") else None
         key = (etag, shape_key)
         entry = cache.get(key) if etag else None

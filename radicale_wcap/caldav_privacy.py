@@ -1,0 +1,214 @@
+"""The privacy rule (``privacy.py``) for the requests that Radicale answers.
+
+Radicale reads items through the storage plugin and never says for whom. So the
+middleware opens a `RadicaleRequest` around each request it hands over; the rights
+plugin, which Radicale asks with the user it has authenticated before it reads
+anything, notes that user in it; and the storage plugin's read methods
+(``storage/privacy.py``: discover, get_multi, get_all, get_filtered) hand out each item
+as `reading_view` shows it. GET, PROPFIND and every REPORT (calendar-query, multiget,
+sync-collection) thereby send the same redacted text, with its own ETag, that
+multiget, PROPFIND's getetag and If-None-Match then agree on.
+
+Not redacted, by design:
+
+* free/busy (a free-busy-query REPORT, ``GET ?view=freebusy``): its answer holds
+  nothing but busy time, and in ``hide`` mode the hidden items must still count;
+* `Collection.sync`, whose history of ETags gives the sync token: an owner's and a
+  reader's requests must not see each other's view as a change of every private item;
+* writes (PUT, DELETE, MOVE, ...), which compare preconditions against the stored item.
+
+Writes are refused (403) here, before Radicale, when they would change, move or delete
+an item whose stored class the user may not see (`write_refusal`), or replace a whole
+calendar that holds one; the storage plugin refuses the same again under its write lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import urllib.parse
+from contextvars import ContextVar
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from radicale import pathutils
+
+from radicale_wcap import privacy
+from radicale_wcap.calid import normalize_path
+from radicale_wcap.state import services
+
+logger = logging.getLogger("radicale.wcap.privacy")
+
+READ_METHODS = frozenset({"GET", "HEAD", "PROPFIND", "REPORT"})
+WRITE_METHODS = frozenset({"PUT", "DELETE", "MOVE"})
+CALDAV = "{urn:ietf:params:xml:ns:caldav}"
+Response = Tuple[str, list, bytes]
+FORBIDDEN: Response = ("403 Forbidden", [("Content-Type", "text/plain; charset=utf-8")],
+                       b"Only the calendar's owners change private and confidential items.")
+
+
+class RadicaleRequest:
+    """One request that Radicale answers: for whom, and whether its reads are redacted."""
+
+    def __init__(self, configuration, redacts: bool) -> None:
+        self.configuration = configuration
+        self.redacts = redacts
+        self.user = ""
+        self._views: Dict[str, privacy.View] = {}
+
+    def view(self, collection_path: str) -> Optional[privacy.View]:
+        """The user's view of a calendar, or None when its items go out as stored."""
+        if not self.redacts:
+            return None
+        path = normalize_path(collection_path)
+        found = self._views.get(path)
+        if found is None:
+            from radicale_wcap.rights import access_for
+            found = privacy.view_for(services(self.configuration).settings,
+                                     access_for(self.configuration, self.user, path))
+            self._views[path] = found
+        return None if found.whole else found
+
+
+_REQUEST: ContextVar[Optional[RadicaleRequest]] = ContextVar(
+    "radicale_wcap_radicale_request", default=None)
+
+
+def note_user(user: str) -> None:
+    """Called by the rights plugin: the user Radicale has authenticated ("" anonymous)."""
+    request = _REQUEST.get()
+    if request is not None and request.user != (user or ""):
+        request.user = user or ""
+        request._views.clear()
+
+
+def reading_view(collection) -> Optional[privacy.View]:
+    """The view the items of ``collection`` go out in during this request (None: as
+    stored; also outside a Radicale request, e.g. the project's own doors)."""
+    request = _REQUEST.get()
+    if request is None or not request.redacts:
+        return None
+    return request.view(collection.path)
+
+
+@contextlib.contextmanager
+def unredacted() -> Iterator[None]:
+    """Stored items for the block, whatever the request (sync tokens, history)."""
+    request = _REQUEST.get()
+    if request is None or not request.redacts:
+        yield
+        return
+    request.redacts = False
+    try:
+        yield
+    finally:
+        request.redacts = True
+
+
+# ---------------------------------------------------------------- the middleware's hook
+
+def through_radicale(instance, environ, start_response, app):
+    """Hand the request to Radicale with the privacy rule in force."""
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    if method in WRITE_METHODS:
+        refusal = write_refusal(instance, environ, method)
+        if refusal is not None:
+            from radicale_wcap.middleware import respond
+            return respond(start_response, *refusal)
+    request = RadicaleRequest(instance.configuration, redacts=method in READ_METHODS
+                              and not _asks_free_busy(environ, method))
+    token = _REQUEST.set(request)
+    try:
+        # Radicale computes the whole answer inside the call (a list of bytes).
+        return app(environ, start_response)
+    finally:
+        _REQUEST.reset(token)
+
+
+def _asks_free_busy(environ, method: str) -> bool:
+    if method in ("GET", "HEAD"):
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        return "freebusy" in (query.get("view") or [])
+    if method != "REPORT":
+        return False
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)  # Radicale reads it again
+    if b"free-busy-query" not in body:
+        return False
+    import defusedxml.ElementTree as DefusedET
+    try:
+        return DefusedET.fromstring(body).tag == CALDAV + "free-busy-query"
+    except Exception:
+        return False
+
+
+def _parts(path: str) -> List[str]:
+    path = pathutils.sanitize_path(urllib.parse.unquote(path))
+    return [p for p in path.strip("/").split("/") if p]
+
+
+def _destination(environ) -> List[str]:
+    target = urllib.parse.urlsplit(environ.get("HTTP_DESTINATION", "")).path
+    prefix = (environ.get("SCRIPT_NAME") or "").rstrip("/")
+    if prefix and target.startswith(prefix + "/"):
+        target = target[len(prefix):]
+    return _parts(target) if target else []
+
+
+def _holds_hidden(instance, calendar_path: str, href: Optional[str]) -> bool:
+    """Whether the item at ``href`` (None: any item of the calendar) is stored with a
+    class that not everyone sees."""
+    with instance.store.reading(calendar_path) as collection:
+        if collection is None:
+            return False
+        if href is not None:
+            items = collection.get_hrefs([href])
+            return bool(items) and privacy.rule_of(items[0].serialize()) is not None
+        rows = collection.index().texts_ending_after(collection.key, -2 ** 62, "%CLASS%")
+        return any(privacy.rule_of(text or "") is not None for _, text in rows)
+
+
+def _acting_user(instance, environ) -> Optional[str]:
+    from radicale_wcap import auth as auth_plugin
+    from radicale_wcap.caldav_guard import authenticated_user
+    user = environ.get(auth_plugin.ENVIRON_USER)
+    if user:
+        return user  # the CalDAV guard has verified the password
+    if not environ.get("HTTP_AUTHORIZATION"):
+        return ""
+    return authenticated_user(instance.configuration, environ)
+
+
+def write_refusal(instance, environ, method: str) -> Optional[Response]:
+    """403 for a PUT, DELETE or MOVE that would change what the user can not see."""
+    settings = instance.settings
+    if settings.get(*privacy.SETTING) == privacy.SHOW:
+        return None
+    parts = _parts(environ.get("PATH_INFO", "/"))
+    targets: List[Tuple[str, Optional[str]]] = []
+    if len(parts) == 3:
+        targets.append(("/%s/%s/" % (parts[0], parts[1]), parts[2]))
+    elif len(parts) == 2 and method == "PUT":
+        targets.append(("/%s/%s/" % (parts[0], parts[1]), None))  # the whole calendar
+    if method == "MOVE":
+        destination = _destination(environ)
+        if len(destination) == 3:
+            targets.append(("/%s/%s/" % (destination[0], destination[1]), destination[2]))
+    hidden = [path for path, href in targets if _holds_hidden(instance, path, href)]
+    if not hidden:
+        return None
+    user = _acting_user(instance, environ)
+    if user is None:
+        return None  # wrong credentials: Radicale answers 401
+    from radicale_wcap.rights import access_for
+    for path in hidden:
+        if not privacy.view_for(settings, access_for(instance.configuration, user, path)).whole:
+            logger.warning("CalDAV %s %s by %r refused: it changes an item in %s whose "
+                           "class hides it from this user", method, "/".join(parts)[:200],
+                           user or "(anonymous)", path)
+            return FORBIDDEN
+    return None

@@ -6,9 +6,11 @@ import email
 import socket
 
 import pytest
+import vobject
 from aiosmtpd.controller import Controller
 
 from radicale_wcap.middleware import make_app
+from radicale_wcap.wcap import scheduling
 from tests.conftest import InProcessClient, add_user, make_instance
 from tests.wcap.conftest import ical_errno
 from tests.wcap.test_store import Wcap, comps
@@ -112,3 +114,52 @@ def test_mail_failure_is_errno_33_and_event_stays(tmp_path):
                     summary="x", method="2", attendees="mailto%3Aext%40elsewhere.org")
     assert ical_errno(body) == 33
     assert w["org"].stored("x1") is not None
+
+
+def _vcal(*components):
+    return vobject.readOne("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+                           + "".join(components) + "END:VCALENDAR\r\n")
+
+
+def _event(organizer=None, rid=None):
+    return ("BEGIN:VEVENT\r\nUID:u\r\nDTSTAMP:20240101T000000Z\r\n"
+            "DTSTART:20240201T200000Z\r\n"
+            + ("RECURRENCE-ID:%s\r\n" % rid if rid else "")
+            + ("ORGANIZER:%s\r\n" % organizer if organizer else "") + "END:VEVENT\r\n")
+
+
+def test_organised_by_reads_every_spelling_and_every_component(tmp_path):
+    """A copy is the organizer's whichever way its ORGANIZER names them (Lightning sends
+    orgCalid or orgEmail); an item without one, or with an exception naming someone
+    else, is not: scheduling may neither replace nor remove it."""
+    instance = make_instance(str(tmp_path))
+    for name in ("org", "atta"):
+        add_user(instance, name)
+    directory = instance.directory
+    org = scheduling.address_of(directory, "org")
+    for spelling in ("mailto:org@example.com", "MAILTO:Org@Example.com", "org"):
+        assert scheduling.organised_by(directory, _vcal(_event(spelling)), org)
+    assert not scheduling.organised_by(directory, _vcal(_event()), org)
+    assert not scheduling.organised_by(directory, _vcal(_event("mailto:atta@example.com")),
+                                       org)
+    assert not scheduling.organised_by(
+        directory, _vcal(_event("mailto:org@example.com"),
+                         _event("mailto:atta@example.com", rid="20240208T200000Z")), org)
+    assert not scheduling.organised_by(
+        directory, _vcal(_event(None), _event("mailto:org@example.com",
+                                              rid="20240208T200000Z")), org)
+
+
+def test_reinvite_over_an_attendee_edit_keeps_the_copy_the_organizers(tmp_path, smtp):
+    """The attendee's own UPDATE (method 256, orgEmail as Lightning sends it for an
+    invitation) leaves the copy the organizer's: the next invitation still reaches it."""
+    controller, _sink = smtp
+    w = _env(tmp_path, controller.port)
+    w["org"]("storeevents", calid="org", uid="u1", dtstart="20240201T200000Z",
+             summary="x", method="2", attendees="atta", smtp="0")
+    assert ical_errno(w["atta"]("storeevents", calid="atta", uid="u1", method="256",
+                                orgEmail="org%40example.com", alarmStart="-PT5M",
+                                smtp="0", smtpNotify="0", notify="0")) == 0
+    assert ical_errno(w["org"]("storeevents", calid="org", uid="u1", summary="y",
+                               method="2", smtp="0")) == 0
+    assert comps(w["atta"].stored("u1"))[0].summary.value == "y"

@@ -11,7 +11,9 @@ Lightning hides (§4 quirk 15). Per entry the answer carries ``delete_layer_errn
 answer a status component per deleted UID, as the manual's example.
 
 All entries of one request are validated first and written in one ``store.writing``
-block. An organizer's deletion then cancels the attendees' copies (`scheduling`).
+block. An organizer's deletion then cancels the attendees' copies of their event
+(`scheduling`); a copy it may not remove is the answer's errno (28 or 45), the entry's
+own ``delete_layer_errno`` staying 0, and its status names the attendee.
 """
 
 from __future__ import annotations
@@ -215,19 +217,23 @@ def delete_by_id(ctx, params, component: str) -> Result:
             else:
                 instance.store.put(collection, item)
             done.append((uid, old, new))
-    mail_failed = False
+    scheduled, refusals = [], {}
     for uid, old, new in done:
         if new is None:
             outcome = scheduling.after_delete(ctx, old, _wants_mail(params))
         else:
             outcome = scheduling.after_store(ctx, calendar, new, old, scheduling.REQUEST,
                                              _wants_mail(params))
-        mail_failed |= outcome.mail_failed
+        scheduled.append(outcome.errno)
+        refusals[uid] = outcome.request_statuses()
     logger.info("WCAP %s user=%s calid=%s: %d deleted, errnos %s", ctx.command.name,
                 ctx.user, calendar.calid, len(done), errnos)
     failures = [e for e in errnos if e]
-    errno = failures[0] if failures else (WcapErrno.CANNOT_SENT_EMAIL if mail_failed else 0)
-    return Result(errno=errno, components=_statuses(component, uids, errnos),
+    # The entries themselves were deleted (their layer errno stays 0); an attendee copy
+    # left in place, or a failed mail, is the command's errno, a refusal first.
+    refused = [e for e in scheduled if e and e != WcapErrno.CANNOT_SENT_EMAIL]
+    errno = failures[0] if failures else (refused + [e for e in scheduled if e] + [0])[0]
+    return Result(errno=errno, components=_statuses(component, uids, errnos, refusals),
                   layer_arrays={"delete_layer_errno": errnos, COUNTS[component]: counts})
 
 
@@ -237,15 +243,19 @@ def _fail(uids, errnos, counts, uid, errno) -> None:
             errnos[i], counts[i] = int(errno), 0
 
 
-def _statuses(component, uids, errnos) -> list:
+def _statuses(component, uids, errnos, refusals) -> list:
+    """One status per deleted UID; an attendee whose copy was left in place is named
+    in a further REQUEST-STATUS line (`scheduling.Outcome.request_statuses`)."""
     out = []
     for uid, errno in zip(uids, errnos):
         if errno:
             continue
         status = vobject.newFromBehavior(component.lower())
         status.add("uid").value = uid
-        # A plain line: vobject's REQUEST-STATUS behaviour would escape the ";".
-        status.contents["request-status"] = [vobject.base.ContentLine("REQUEST-STATUS", [], '2.0;Success. Delete successful.')]
+        # Plain lines: vobject's REQUEST-STATUS behaviour would escape the ";".
+        status.contents["request-status"] = [
+            vobject.base.ContentLine("REQUEST-STATUS", [], text)
+            for text in ["2.0;Success. Delete successful."] + refusals.get(uid, [])]
         out.append(status)
     return out
 
@@ -280,7 +290,7 @@ def delete_by_range(ctx, params, components) -> Result:
     lo = _ts(params.get("dtstart"), recurrence.NEG_INFINITY_TS)
     hi = _ts(params.get("dtend"), recurrence.INFINITY_TS)
     requested = params.get("calid") or [ctx.user]
-    errnos, counts, layers = [], [], []
+    errnos, counts, layers, scheduled = [], [], [], []
     for text in requested:
         try:
             calendar = resolve(ctx.backend, ctx.user, text)
@@ -294,11 +304,13 @@ def delete_by_range(ctx, params, components) -> Result:
             layers.append(CalendarLayer(text, errno=int(e.errno)))
             continue
         for old in deleted:
-            scheduling.after_delete(ctx, old, False)
+            scheduled.append(scheduling.after_delete(ctx, old, False).errno)
         errnos.append(0)
         counts.append(len(deleted))
         layers.append(CalendarLayer(text, errno=0))
-    errno = ctx.command.failed if any(errnos) else 0
+    # An attendee copy left in place (a scheduling refusal) is the command's errno when
+    # every calendar's own delete went through.
+    errno = ctx.command.failed if any(errnos) else next((e for e in scheduled if e), 0)
     name = "delete_event_count" if components == ("VEVENT",) else (
         "delete_todo_count" if components == ("VTODO",) else "delete_component_count")
     return Result(errno=errno, calendars=layers,

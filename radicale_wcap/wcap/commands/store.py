@@ -4,7 +4,10 @@ One request stores one calendar object: the parameters are applied to the stored
 (`compose.compose_component`), validated (`store.prepare_item`, before any lock), then
 written in one ``store.writing`` block that re-checks ``storetype`` and double booking
 against the index. Scheduling (`scheduling.after_store`) runs afterwards, in blocks of
-its own.
+its own; an attendee's calendar it may not write (no ``s``, or a UID there that is not
+this organizer's event) leaves the store done and makes the answer that refusal's errno
+(28 or 45), with the status component below whatever ``fetch`` asked, naming each such
+attendee in a ``REQUEST-STATUS:3.8;No authority;mailto:...`` line.
 
 The answer follows Lightning, not the manual (wcap-clients.md §4.12, §5.9): with
 ``fetch=1`` a VCALENDAR holding the stored component in full (master plus exceptions),
@@ -92,8 +95,13 @@ def store(ctx, params, kind: str) -> Result:
     logger.info("WCAP %s user=%s calid=%s: stored", ctx.command.name, ctx.user, calendar.calid)
     outcome = scheduling.after_store(ctx, calendar, vcal, previous, params.get("method") or 1,
                                      _wants_mail(params))
-    errno = WcapErrno.CANNOT_SENT_EMAIL if outcome.mail_failed else WcapErrno.OK
-    return Result(errno=errno, components=_answer(ctx, params, calendar, stored, uid, kind))
+    if outcome.refused:
+        # Stored here, but an attendee's calendar was not written: the errno says why,
+        # the status component's REQUEST-STATUS lines say whose.
+        return Result(errno=outcome.errno,
+                      components=[_status(uid, kind, outcome.request_statuses())])
+    return Result(errno=outcome.errno,
+                  components=_answer(ctx, params, calendar, stored, uid, kind))
 
 
 def _check_storetype(params, previous, component) -> None:
@@ -173,8 +181,14 @@ def _answer(ctx, params, calendar, stored, uid, kind) -> list:
         except ImportError:
             return [c for c in stored.vobject_item.getChildren()
                     if c.name in ("VEVENT", "VTODO")]
+    return [_status(uid, kind)]
+
+
+def _status(uid, kind, refusals=()) -> object:
     status = vobject.newFromBehavior("vevent" if kind == "event" else "vtodo")
     status.add("uid").value = uid
-    # A plain line: vobject's REQUEST-STATUS behaviour would escape the ";".
-    status.contents["request-status"] = [vobject.base.ContentLine("REQUEST-STATUS", [], '2.0;Success.  Store successful.')]
-    return [status]
+    # Plain lines: vobject's REQUEST-STATUS behaviour would escape the ";".
+    status.contents["request-status"] = [
+        vobject.base.ContentLine("REQUEST-STATUS", [], text)
+        for text in ("2.0;Success.  Store successful.",) + tuple(refusals)]
+    return status

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import re
 
-from . import (ICAL_VERSION, PRODID, Rendered, children, is_component, line_value,
-               strip_controls)
+from .base import (ICAL_VERSION, PRODID, Rendered, children, is_component, line_value,
+                   strip_controls)
 from ..result import Prop, Result
 
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from . import Rendered, children, is_component, line_value
+from .base import Rendered, children, is_component, line_value
 from ..result import CalendarLayer, Prop, Result, SessionInfo
 
 # Top-level property -> JavaScript variable.

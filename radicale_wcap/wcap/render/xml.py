@@ -34,8 +34,8 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from . import (ICAL_VERSION, PRODID, Rendered, children, is_component, line_value,
-               strip_controls)
+from .base import (ICAL_VERSION, PRODID, Rendered, children, is_component, line_value,
+                   strip_controls)
 from ..result import Prop, Result
 
 # iCalendar name -> element name.

@@ -105,11 +105,13 @@ class WcapDispatcher:
         self.default_tzid = default_tzid
         self.settings = dict(settings or {})
         self.clock = clock
-        self._handlers = handlers
+        # Loaded here, not at the first request, where the catch-all in __call__ would
+        # turn a broken handler module into an errno per request instead of a failed start.
+        self._handlers = handlers if handlers is not None else load_handlers()
 
     @property
     def handlers(self) -> Mapping[str, Callable]:
-        return self._handlers if self._handlers is not None else load_handlers()
+        return self._handlers
 
     def __call__(self, command_name: str, http_method: str = "GET", query: str = "",
                  body: bytes | None = None, content_type: str | None = None,

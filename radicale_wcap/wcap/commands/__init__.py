@@ -18,19 +18,19 @@ registered with the manual's command name::
 
 A handler returns a `Result` or raises ``WcapError``; it never writes text.
 `load_handlers()` imports every module of this package once, so a new module only has
-to exist to be registered (a module that fails to import is logged and skipped).
+to exist to be registered. A module that fails to import raises out of it: the
+dispatcher loads the handlers when it is built, so a broken module stops the server at
+start instead of turning its commands into BAD_COMMAND answers that look like a client
+error.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 import pkgutil
 from typing import Callable
 
 from .table import COMMANDS
-
-logger = logging.getLogger("radicale.wcap.wcap.commands")
 
 HANDLERS: dict[str, Callable] = {}
 _loaded = False
@@ -57,11 +57,6 @@ def load_handlers() -> dict[str, Callable]:
     if not _loaded:
         for info in pkgutil.iter_modules(__path__):
             if info.name != "table" and not info.name.startswith("_"):
-                try:
-                    importlib.import_module(f"{__name__}.{info.name}")
-                except Exception:
-                    # One broken module must not take every WCAP command down; its
-                    # commands answer BAD_COMMAND and the traceback is in the log.
-                    logger.exception("cannot load WCAP handler module %s", info.name)
+                importlib.import_module(f"{__name__}.{info.name}")
         _loaded = True
     return HANDLERS

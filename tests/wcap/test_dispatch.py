@@ -86,7 +86,8 @@ def test_wcap_error_detail_stays_in_the_log(caplog):
     def denied(ctx, params):
         raise WcapError(WcapErrno.ACCESS_DENIED_TO_CALENDAR, "acl of jdoe:private")
     d = make({"get_calprops": denied})
-    with caplog.at_level(logging.INFO):
+    # On the logger itself: an Instance built earlier set Radicale's level on "radicale".
+    with caplog.at_level(logging.INFO, logger="radicale.wcap"):
         body = d("get_calprops", "GET", "id=good&calid=jdoe:private&fmt-out=text/xml")[2]
     assert xml_errnos(body) == [28] and b"acl of" not in body
     assert "acl of jdoe:private" in caplog.text

@@ -57,15 +57,19 @@ def test_missing_or_invalid_session_is_errno_1(dispatcher, fmt, query):
 
 
 def test_errno_1_only_for_sessions():
-    """A valid session with bad parameters, a missing handler or a crash is never 1."""
+    """A valid session with bad parameters, a refused HTTP method or a crash is never 1."""
     def boom(ctx, params):
         raise RuntimeError("secret-internal-state")
-    d = make({"fetchcomponents_by_range": boom})
+    d = make({"fetchcomponents_by_range": boom, "storeevents": lambda ctx, params: Result()})
     ok = "id=good&fmt-out=text/xml"
     assert xml_errnos(d("fetchcomponents_by_range", "GET", ok + "&dtstart=yesterday")[2]) == [13]
     assert xml_errnos(d("fetchcomponents_by_range", "GET", ok + "&tzid=No/Where")[2]) == [18]
     assert xml_errnos(d("fetchcomponents_by_range", "GET", ok)[2]) == [13]
-    assert xml_errnos(d("storeevents", "GET", ok + "&calid=jdoe")[2]) == [52]
+    # The manual's own storeevents examples are GET URLs; import is POST only ("You must
+    # use this command with an HTTP POST"), refused with its bad-arguments errno.
+    assert xml_errnos(d("storeevents", "GET", ok + "&calid=jdoe")[2]) == [0]
+    assert xml_errnos(d("import", "GET", ok + "&calid=jdoe&content-in=text/calendar")[2]) == \
+        [WcapErrno.BAD_IMPORT_ARGUMENTS]
     assert xml_errnos(d("deleteevents_by_id", "GET", ok + "&uid=a&rid=0&mod=4")[2]) == [38]
 
 

@@ -135,6 +135,15 @@ SETTINGS: Tuple[Setting, ...] = (
             "Largest request body in bytes accepted by any door (refused with 413 "
             "before it is read); Radicale's own limit does not apply behind waitress"),
     Setting("http", "threads", 8, int, "Worker threads of the built-in waitress server"),
+    Setting("http", "connection_limit", 1000, int,
+            "Open connections the built-in server keeps before it stops accepting "
+            "(waitress's 100 were filled by 100 half-sent requests); one file descriptor "
+            "each, the soft limit is raised to fit"),
+    Setting("http", "channel_timeout", 30, int,
+            "Seconds of silence after which the built-in server closes a connection, "
+            "also one in the middle of a request"),
+    Setting("http", "max_header_size", 65_536, int,
+            "Largest request line and headers in bytes (431 beyond)"),
     Setting("http", "fast_calendar_query", True, _bool,
             "Answer plain time-range calendar-query REPORTs for events from the index "
             "(same bytes as Radicale, several times faster); other REPORTs go to Radicale"),

@@ -130,6 +130,20 @@ SETTINGS: Tuple[Setting, ...] = (
             "A finite rule with more occurrences than this is refused when written"),
     Setting("storage", "max_infinite_frequency", "HOURLY", str,
             "The finest FREQ allowed for a rule without COUNT or UNTIL"),
+    Setting("storage", "max_item_size", 1_048_576, _non_negative_int,
+            "Largest calendar object (one UID: master, overrides, their time zones) in "
+            "bytes, in every door (0: no limit); bigger ones are attachments or attacks"),
+    Setting("storage", "max_item_lines", 20_000, _non_negative_int,
+            "Most content lines (unfolded, BEGIN/END included) in one calendar object: "
+            "what parsing it costs, about a second per 10,000 lines (a series with 200 "
+            "changed instances of 100 lines fits)"),
+    Setting("storage", "max_item_components", 1_000, _non_negative_int,
+            "Most components in one calendar object: overrides, alarms, time zones"),
+    Setting("storage", "max_component_properties", 2_000, _non_negative_int,
+            "Most properties in one component (a meeting of 1,900 attendees fits)"),
+    Setting("storage", "max_line_size", 262_144, _non_negative_int,
+            "Longest content line (unfolded, parameters included) in characters: room "
+            "for Outlook's HTML descriptions and small inline attachments"),
     # -- project sections
     Setting("http", "max_body_size", 10_000_000, _non_negative_int,
             "Largest request body in bytes accepted by any door (refused with 413 "

@@ -10,9 +10,14 @@ into a denial of service:
   the set size): dateutil walks period by period to year 9999 and yields nothing, so a cap
   on the number of *yielded* occurrences never fires.
 
-So expansion here is bounded twice: a cap on occurrences and a wall-clock budget
-(:func:`time_budget`) that aborts the pure-Python dateutil loop itself.  Writes are
-checked by :func:`validate_rules` so that hostile rules never reach the store.
+So expansion here is bounded twice: a cap on occurrences and a wall-clock budget that
+the rules themselves check between dateutil's periods (``timebudget.py``) and the
+expansion checks between occurrences; running out of it is an ordinary exception,
+caught here.  Writes are checked by :func:`validate_rules` (and, without a DTSTART, by
+:func:`rule_problem`) so that hostile rules never reach the store: rules whose period
+holds so many candidate instances that one period is a long scan, BYSETPOS positions
+no period has, month and day lists that name no date, and rules without an end that
+repeat more often than the finest frequency allowed, however their FREQ is spelled.
 
 The expander is dateutil's ``rrule``/``rruleset`` (what Radicale uses through vobject);
 this module only assembles the set, because vobject's ``getrruleset(addRDate=True)``
@@ -26,16 +31,16 @@ instances are UTC-aware ``datetime`` objects, floating instances stay naive unle
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import logging
-import sys
-import time
-from contextlib import contextmanager
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
 import vobject
 from dateutil import rrule as du_rrule
+
+from radicale_wcap.timebudget import BudgetExceeded, bounded, deadline_in, expired
 
 logger = logging.getLogger("radicale.wcap.recurrence")
 
@@ -56,54 +61,7 @@ _RULE_PROPS = ("rrule", "exrule")
 
 
 class RecurrenceLimitError(ValueError):
-    """A rule is refused, or an expansion ran out of its time budget."""
-
-
-# ---------------------------------------------------------------------------- time budget
-
-class _BudgetExpired(BaseException):
-    """Raised by the tracer.  A BaseException so that the ``except ValueError`` /
-    ``except Exception`` blocks inside libraries cannot swallow it (CPython removes a
-    tracer that raised, so a swallowed abort would let the loop run unbounded)."""
-
-
-_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-
-
-@contextmanager
-def time_budget(seconds: float) -> Iterator[None]:
-    """Abort pure-Python work in the current thread once *seconds* have passed.
-
-    Raises :class:`RecurrenceLimitError` out of the ``with`` block.  Works in any thread
-    (waitress workers), unlike ``signal.alarm``: ``sys.settrace`` is per thread.  Only
-    'call' events are looked at and no local tracer is returned, so lines are not
-    traced; dateutil's ``_iter`` calls ``getdayset``/``rebuild`` each period, which is
-    what makes even a never-matching rule notice the deadline.  A tracer already
-    installed (coverage, a debugger) keeps being called, and is restored afterwards.
-    """
-    deadline = time.monotonic() + seconds
-    previous = sys.gettrace()
-    monotonic = time.monotonic
-
-    def tracer(frame, event, arg):
-        # Not in a generator's frame: resuming one is a 'call' too, also when it is
-        # being closed (GeneratorExit), and an exception raised there is only printed
-        # as "ignored" while the tracer is gone. Plain calls come often enough.
-        if event == "call" and monotonic() > deadline and \
-                not frame.f_code.co_flags & _GENERATOR_FLAGS:
-            raise _BudgetExpired()
-        if previous is not None:
-            return previous(frame, event, arg)
-        return None
-
-    sys.settrace(tracer)
-    try:
-        yield
-    except _BudgetExpired:
-        raise RecurrenceLimitError(
-            "recurrence expansion exceeded its time budget of %gs" % seconds) from None
-    finally:
-        sys.settrace(previous)
+    """A rule is refused when written."""
 
 
 # ---------------------------------------------------------------------------- values
@@ -256,17 +214,17 @@ def _parse_until(text: str, frame: _Frame) -> dt.datetime:
     return frame.to_frame(value)
 
 
-def _parse_rule(text: str, frame: _Frame) -> du_rrule.rrule:
-    """One RRULE/EXRULE as a dateutil rrule in *frame*.  UNTIL is parsed here because
-    dateutil refuses an UNTIL whose kind differs from DTSTART's (floating DTSTART with a
-    UTC UNTIL is common), and RFC 5545 allows a DATE UNTIL for a DATE DTSTART."""
+def _parse_rule(text: str, frame: _Frame, deadline: float = math.inf) -> du_rrule.rrule:
+    """One RRULE/EXRULE as a dateutil rrule in *frame*, iterating until *deadline*.
+    UNTIL is parsed here because dateutil refuses an UNTIL whose kind differs from
+    DTSTART's (floating DTSTART with a UTC UNTIL is common), and RFC 5545 allows a DATE
+    UNTIL for a DATE DTSTART."""
     parts = _split_rule(text)
     until = parts.pop("UNTIL", None)
     rule = du_rrule.rrulestr(";".join("%s=%s" % kv for kv in parts.items()),
                              dtstart=frame.dtstart)
-    if until is not None:
-        rule = rule.replace(until=_parse_until(until, frame))
-    return rule
+    changes = {} if until is None else {"until": _parse_until(until, frame)}
+    return bounded(rule, deadline, **changes)
 
 
 def _rule_lines(comp, name: str) -> list[str]:
@@ -288,6 +246,171 @@ def _date_values(comp, name: str) -> list:
 
 def _first(rule) -> Optional[dt.datetime]:
     return next(iter(rule), None)
+
+
+# ---------------------------------------------------------------------------- rule structure
+
+#: Most candidate instances one period of a rule may hold (days of the period that its
+#: day lists allow, times its BYHOUR x BYMINUTE x BYSECOND times).  dateutil builds the
+#: time list when the rule is parsed, at every expansion (the full 86,400-entry one took
+#: 0.2 s), and walks a period's candidates without looking at the clock: a yearly rule
+#: listing every month, day, hour, minute and second holds 32 million, and with a DTSTART
+#: in July its first instance took 16 s to find.  A daily rule at every minute of a
+#: working day (540), or a yearly one on every weekday at every working hour (2,385),
+#: stays well below.
+MAX_PERIOD_CANDIDATES = 10_000
+
+_RULE_PART_NAMES = frozenset({"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE",
+                              "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO",
+                              "BYMONTH", "BYSETPOS", "WKST"})
+#: RFC 5545 3.3.10 value ranges; the signed ones count from the end and exclude 0.
+_RANGES = {"BYSECOND": (0, 60, False), "BYMINUTE": (0, 59, False), "BYHOUR": (0, 23, False),
+           "BYMONTHDAY": (1, 31, True), "BYYEARDAY": (1, 366, True),
+           "BYWEEKNO": (1, 53, True), "BYMONTH": (1, 12, False), "BYSETPOS": (1, 366, True)}
+_INTEGER = re.compile(r"[+-]?[0-9]{1,3}\Z")
+_WEEKDAY = re.compile(r"([+-]?[0-9]{1,2})?(SU|MO|TU|WE|TH|FR|SA)\Z")
+_UNTIL = re.compile(r"[0-9]{8}(T[0-9]{6}Z?)?\Z")
+_PERIOD_DAYS = {"YEARLY": 366, "MONTHLY": 31, "WEEKLY": 7}
+#: Instances a day may hold at the finest allowed frequency, for rules without an end.
+_PER_DAY = {"SECONDLY": 86400, "MINUTELY": 1440, "HOURLY": 24}
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+class _NeverMatches(ValueError):
+    pass
+
+
+def _values(parts: dict[str, str], name: str) -> list[str]:
+    return [v.strip().upper() for v in parts[name].split(",")] if name in parts else []
+
+
+def _check_values(parts: dict[str, str]) -> dict[str, list]:
+    """Each list part's values, checked against RFC 5545 3.3.10 (ValueError)."""
+    unknown = sorted(set(parts) - _RULE_PART_NAMES)
+    if unknown:
+        raise ValueError("unknown rule part %s" % unknown[0])
+    for name in ("COUNT", "INTERVAL"):
+        if name in parts and not parts[name].isdigit():
+            raise ValueError("%s is not a positive integer" % name)
+    if "UNTIL" in parts and not _UNTIL.match(parts["UNTIL"].upper()):
+        raise ValueError("UNTIL is not a DATE or DATE-TIME")
+    if "WKST" in parts and not _WEEKDAY.match(parts["WKST"].upper()):
+        raise ValueError("WKST is not a weekday")
+    lists: dict[str, list] = {}
+    for name, (low, high, signed) in _RANGES.items():
+        numbers = []
+        for value in _values(parts, name):
+            number = int(value) if _INTEGER.match(value) else None
+            if number is None or not (low <= abs(number) <= high if signed
+                                      else low <= number <= high):
+                raise ValueError("%s value %r is out of range" % (name, value))
+            numbers.append(number)
+        if numbers:
+            lists[name] = sorted(set(numbers))
+    days = []
+    for value in _values(parts, "BYDAY"):
+        match = _WEEKDAY.match(value)
+        if match is None or (match.group(1) and not 1 <= abs(int(match.group(1))) <= 53):
+            raise ValueError("BYDAY value %r is not a weekday" % value)
+        days.append((int(match.group(1)) if match.group(1) else 0, match.group(2)))
+    if days:
+        lists["BYDAY"] = sorted(set(days))
+    return lists
+
+
+def _day_candidates(freq: str, lists: dict[str, list]) -> int:
+    """Most days one period may hold (an upper bound: the day lists intersect)."""
+    period = _PERIOD_DAYS.get(freq, 1)
+    if period == 1:
+        return 1
+    months = len(lists.get("BYMONTH", ())) if freq == "YEARLY" else 0
+    bounds = [period]
+    if "BYWEEKNO" in lists:
+        bounds.append(7 * len(lists["BYWEEKNO"]))
+    if "BYYEARDAY" in lists:
+        bounds.append(len(lists["BYYEARDAY"]))
+    if "BYMONTHDAY" in lists:
+        bounds.append(len(lists["BYMONTHDAY"]) * (months or (12 if freq == "YEARLY" else 1)))
+    if "BYDAY" in lists:
+        per_weekday = {"YEARLY": 53, "MONTHLY": 5, "WEEKLY": 1}[freq]
+        bounds.append(sum(1 if n else per_weekday for n, _ in lists["BYDAY"]))
+    if len(bounds) == 1:
+        # No day list: dateutil takes DTSTART's day (in each BYMONTH month).
+        return max(months, 1)
+    if months:
+        bounds.append(31 * months)
+    return min(bounds)
+
+
+def _time_candidates(freq: str, lists: dict[str, list]) -> int:
+    """Times one period holds: the BYxxx lists finer than FREQ multiply."""
+    finer = {"HOURLY": ("BYMINUTE", "BYSECOND"), "MINUTELY": ("BYSECOND",),
+             "SECONDLY": ()}.get(freq, ("BYHOUR", "BYMINUTE", "BYSECOND"))
+    return math.prod(len(lists.get(name, (0,))) for name in finer)
+
+
+def _per_day(freq: str, interval: int, lists: dict[str, list]) -> int:
+    """Most instances the rule can put on one day, whatever its FREQ says."""
+    hours, minutes, seconds = (len(lists.get(n, ())) for n in ("BYHOUR", "BYMINUTE", "BYSECOND"))
+    if freq == "HOURLY":
+        return min(math.ceil(24 / interval), hours or 24) * (minutes or 1) * (seconds or 1)
+    if freq == "MINUTELY":
+        return min(math.ceil(1440 / interval), (hours or 24) * (minutes or 60)) * (seconds or 1)
+    if freq == "SECONDLY":
+        return min(math.ceil(86400 / interval), (hours or 24) * (minutes or 60) * (seconds or 60))
+    return (hours or 1) * (minutes or 1) * (seconds or 1)
+
+
+def _check_structure(parts: dict[str, str]) -> dict[str, list]:
+    """Refuse what no DTSTART makes reasonable: bad values (ValueError), dates the lists
+    can not name and BYSETPOS positions no period has (_NeverMatches), periods with too
+    many candidates (RecurrenceLimitError)."""
+    lists = _check_values(parts)
+    freq = parts["FREQ"].upper()
+    months = lists.get("BYMONTH", range(1, 13))
+    if "BYMONTHDAY" in lists and not any(abs(day) <= _MONTH_DAYS[month - 1]
+                                         for month in months for day in lists["BYMONTHDAY"]):
+        raise _NeverMatches("no month of BYMONTH has a day of BYMONTHDAY")
+    if "BYYEARDAY" in lists and "BYMONTH" in lists and not any(
+            _month_of_yearday(day, leap) in months
+            for day in lists["BYYEARDAY"] for leap in (False, True)):
+        raise _NeverMatches("no day of BYYEARDAY falls in a month of BYMONTH")
+    candidates = _day_candidates(freq, lists) * _time_candidates(freq, lists)
+    if candidates > MAX_PERIOD_CANDIDATES:
+        raise RecurrenceLimitError(
+            "one %s period holds up to %d candidate instances, more than %d"
+            % (freq, candidates, MAX_PERIOD_CANDIDATES))
+    beyond = [p for p in lists.get("BYSETPOS", ()) if abs(p) > candidates]
+    if beyond:
+        raise _NeverMatches("BYSETPOS %d is beyond the %d candidate(s) of a %s period"
+                            % (beyond[0], candidates, freq))
+    return lists
+
+
+def _month_of_yearday(day: int, leap: bool) -> Optional[int]:
+    length = 366 if leap else 365
+    if abs(day) > length:
+        return None
+    ordinal = day if day > 0 else length + day + 1
+    date = dt.date(2024 if leap else 2023, 1, 1) + dt.timedelta(days=ordinal - 1)
+    return date.month
+
+
+def rule_problem(text: str) -> Optional[str]:
+    """Why the write-time check refuses this rule whatever its DTSTART, or None.
+
+    The part of :func:`validate_rules` that needs no component, for a door that checks
+    RECUR values line by line (the feed); the rest is checked when the item is stored.
+    """
+    try:
+        _check_structure(_split_rule(text))
+    except _NeverMatches as e:
+        return "never matches any date (%s)" % e
+    except RecurrenceLimitError as e:
+        return str(e)
+    except (ValueError, TypeError, OverflowError) as e:
+        return "cannot parse (%s)" % e
+    return None
 
 
 # ---------------------------------------------------------------------------- components
@@ -357,10 +480,12 @@ def validate_rules(component_or_calendar, *, max_count: int, budget_s: float,
     """Refuse rules that would make later expansion expensive or meaningless.
 
     Called when an item is written, through every door.  Raises
-    :class:`RecurrenceLimitError` naming the rule for a rule that cannot be parsed;
-    an infinite rule (no COUNT/UNTIL) finer than *max_infinite_freq*; a rule with no
-    occurrence found within *budget_s* (never-matching); a finite rule with more than
-    *max_count* occurrences.  A rule bounded by UNTIL that simply ends before it
+    :class:`RecurrenceLimitError` naming the rule for a rule that cannot be parsed or
+    that :func:`rule_problem` refuses; an infinite rule (no COUNT/UNTIL) finer than
+    *max_infinite_freq*, or with more instances a day than that frequency has (a DAILY
+    rule listing 48 BYMINUTE/BYHOUR times is half-hourly); a rule with no occurrence
+    found within *budget_s* (never-matching); a finite rule with more than *max_count*
+    occurrences.  A rule bounded by UNTIL that simply ends before it
     matches is harmless and accepted (clients produce it when truncating a series).
     """
     limit = FREQ_ORDER.index(max_infinite_freq.upper())
@@ -387,24 +512,30 @@ def _validate_rule(kind: str, text: str, frame: _Frame, *, max_count: int,
     label = "%s:%s" % (kind, text)
     try:
         parts = _split_rule(text)
-        rule = _parse_rule(text, frame)
+        lists = _check_structure(parts)
+        rule = _parse_rule(text, frame, deadline_in(budget_s))
+    except _NeverMatches as e:
+        raise RecurrenceLimitError("%s never matches any date (%s)" % (label, e)) from None
+    except RecurrenceLimitError as e:
+        raise RecurrenceLimitError("%s is refused: %s" % (label, e)) from None
     except (ValueError, TypeError, OverflowError) as e:
         raise RecurrenceLimitError("cannot parse %s (%s)" % (label, e)) from None
-    freq = FREQ_ORDER.index(parts["FREQ"].upper())
+    freq = parts["FREQ"].upper()
     finite = "COUNT" in parts or "UNTIL" in parts
-    if not finite and freq < limit:
+    per_day = _per_day(freq, int(parts.get("INTERVAL", 1)), lists)
+    if not finite and (FREQ_ORDER.index(freq) < limit
+                       or per_day > _PER_DAY.get(FREQ_ORDER[limit], 1)):
         raise RecurrenceLimitError(
-            "%s repeats forever more often than %s; add COUNT or UNTIL"
-            % (label, FREQ_ORDER[limit]))
+            "%s repeats forever more often than %s (up to %d times a day); add COUNT "
+            "or UNTIL" % (label, FREQ_ORDER[limit], per_day))
     if "COUNT" in parts and "UNTIL" not in parts and int(parts["COUNT"]) > max_count:
         raise RecurrenceLimitError(
             "%s has more than %d occurrences" % (label, max_count))
     try:
-        with time_budget(budget_s):
-            first = _first(rule)
-            count = (sum(1 for _ in zip(rule, range(max_count + 1)))
-                     if finite and first is not None else 0)
-    except RecurrenceLimitError:
+        first = _first(rule)
+        count = (sum(1 for _ in zip(rule, range(max_count + 1)))
+                 if finite and first is not None else 0)
+    except BudgetExceeded:
         raise RecurrenceLimitError(
             "%s is too expensive to expand (nothing found within %gs): it may never match"
             % (label, budget_s)) from None
@@ -478,12 +609,10 @@ def expand(vcalendar_or_components, range_start=None, range_end=None, *,
     public_tz = _tzinfo(default_tz) if default_tz is not None else None
     lo = _instant(range_start, floating_tz) if range_start is not None else None
     hi = _instant(range_end, floating_tz) if range_end is not None else None
-    deadline = time.monotonic() + budget_s
-    series_results = []
-    for group in _group_by_uid(_components(vcalendar_or_components)):
-        remaining = max(deadline - time.monotonic(), 0.0)
-        series_results.append(_expand_series(group, lo, hi, max_count, remaining,
-                                             floating_tz, public_tz))
+    deadline = deadline_in(budget_s)
+    series_results = [_expand_series(group, lo, hi, max_count, deadline, floating_tz,
+                                     public_tz)
+                      for group in _group_by_uid(_components(vcalendar_or_components))]
     occurrences = [o for s in series_results for o in s.occurrences]
     frontiers = [s.frontier for s in series_results if s.frontier is not None]
     frontier = min(frontiers) if frontiers else None
@@ -509,7 +638,7 @@ def _overlaps(start: dt.datetime, end: dt.datetime, lo, hi) -> bool:
     return (hi is None or start < hi) and (lo is None or end > lo)
 
 
-def _expand_series(group: list, lo, hi, max_count: int, budget_s: float,
+def _expand_series(group: list, lo, hi, max_count: int, deadline: float,
                    floating_tz, public_tz) -> _Series:
     masters = [c for c in group if "recurrence-id" not in c.contents]
     overrides = [c for c in group if "recurrence-id" in c.contents]
@@ -565,28 +694,31 @@ def _expand_series(group: list, lo, hi, max_count: int, budget_s: float,
     exhausted = False
     last = None
     try:
-        with time_budget(budget_s):
-            for value in _iter_instances(master, frame):
-                inst = _instant(value, floating_tz)
-                last = inst
-                if hi is not None and inst - slack >= hi:
-                    frontier = hi
-                    break
-                if inst in by_rid:
-                    continue
-                rid = frame.from_frame(value)
-                i = _latest_before(future, inst)
-                if i is None:
-                    emit(rid, rid, duration, master)
-                else:
-                    _, delta, f_duration, f_comp = i
-                    emit(rid, rid + delta, f_duration, f_comp)
-                if len(out) > max_count:
-                    frontier = inst + dt.timedelta(microseconds=1)
-                    break
+        for value in _iter_instances(master, frame, deadline):
+            # The rules look at the clock between periods; a dense rule yields many
+            # instances within one period, so look here too.
+            if expired(deadline):
+                raise BudgetExceeded("recurrence expansion ran out of its time budget")
+            inst = _instant(value, floating_tz)
+            last = inst
+            if hi is not None and inst - slack >= hi:
+                frontier = hi
+                break
+            if inst in by_rid:
+                continue
+            rid = frame.from_frame(value)
+            i = _latest_before(future, inst)
+            if i is None:
+                emit(rid, rid, duration, master)
             else:
-                exhausted = True
-    except RecurrenceLimitError:
+                _, delta, f_duration, f_comp = i
+                emit(rid, rid + delta, f_duration, f_comp)
+            if len(out) > max_count:
+                frontier = inst + dt.timedelta(microseconds=1)
+                break
+        else:
+            exhausted = True
+    except BudgetExceeded:
         frontier = (last + dt.timedelta(microseconds=1)) if last is not None else (
             dt.datetime.min.replace(tzinfo=UTC))
         logger.warning("recurrence expansion of %r stopped by its time budget",
@@ -608,15 +740,17 @@ def _latest_before(future: list, inst: dt.datetime):
     return found
 
 
-def _iter_instances(master, frame: _Frame) -> Iterator[dt.datetime]:
+def _iter_instances(master, frame: _Frame, deadline: float = math.inf
+                    ) -> Iterator[dt.datetime]:
     """Instance starts of *master* in frame order (DTSTART always first, RFC 5545
     3.8.5.3), EXDATE/EXRULE removed.  A stored rule that cannot be parsed is ignored
-    (the write-time check refuses such rules; data from before it may have one)."""
+    (the write-time check refuses such rules; data from before it may have one).
+    Raises :class:`BudgetExceeded` once *deadline* has passed."""
     rs = du_rrule.rruleset()
     rs.rdate(frame.dtstart)
     for text in _rule_lines(master, "rrule"):
         try:
-            rule = _parse_rule(text, frame)
+            rule = _parse_rule(text, frame, deadline)
         except (ValueError, TypeError, OverflowError) as e:
             logger.warning("ignoring unparsable RRULE %r: %s", text, e)
             continue
@@ -625,7 +759,7 @@ def _iter_instances(master, frame: _Frame) -> Iterator[dt.datetime]:
         if rule._count is not None and _first(rule) != frame.dtstart:
             if rule._count <= 1:
                 continue
-            rule = rule.replace(count=rule._count - 1)
+            rule = bounded(rule, deadline, count=rule._count - 1)
         rs.rrule(rule)
     for value in _date_values(master, "rdate"):
         rs.rdate(frame.to_frame(value))
@@ -638,7 +772,7 @@ def _iter_instances(master, frame: _Frame) -> Iterator[dt.datetime]:
             rs.exdate(frame.to_frame(value))
     for text in _rule_lines(master, "exrule"):
         try:
-            rs.exrule(_parse_rule(text, frame))
+            rs.exrule(_parse_rule(text, frame, deadline))
         except (ValueError, TypeError, OverflowError) as e:
             logger.warning("ignoring unparsable EXRULE %r: %s", text, e)
     for value in rs:

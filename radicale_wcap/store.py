@@ -70,21 +70,25 @@ def href_for_uid(uid: str, taken) -> str:
 def prepare_item(configuration, collection_path: str, vcalendar) -> radicale_item.Item:
     """Validate one calendar object (one UID) and make a Radicale item of it.
 
-    Runs before any lock is taken. Recurrence limits are checked first,
-    because Radicale computes an item's time range by expanding its rules.
+    Runs before any lock is taken. The size limits are checked first, on text before
+    it is parsed; then the recurrence limits, because Radicale computes an item's time
+    range by expanding its rules.
     """
-    from radicale_wcap.storage import VALIDATED, RecurrenceRefused, validate_item
-    if isinstance(vcalendar, str):
-        try:
-            components = radicale_item.read_components(vcalendar)
-        except Exception as e:
-            raise ItemRefused("not valid iCalendar: %s" % e) from e
-        if len(components) != 1:
-            raise ItemRefused("expected one VCALENDAR, got %d" % len(components))
-        vcalendar = components[0]
+    from radicale_wcap.storage import VALIDATED, ItemOverLimits, item_limits, validate_item
+    limits = item_limits(configuration)
+    text = vcalendar if isinstance(vcalendar, str) else None
     try:
+        if text is not None:
+            limits.check_text(text)
+            try:
+                components = radicale_item.read_components(text)
+            except Exception as e:
+                raise ItemRefused("not valid iCalendar: %s" % e) from e
+            if len(components) != 1:
+                raise ItemRefused("expected one VCALENDAR, got %d" % len(components))
+            vcalendar = components[0]
         validate_item(configuration, vcalendar)
-    except RecurrenceRefused as e:
+    except ItemOverLimits as e:
         raise ItemRefused(str(e)) from e
     svc = services(configuration)
     try:
@@ -96,6 +100,12 @@ def prepare_item(configuration, collection_path: str, vcalendar) -> radicale_ite
         item.prepare()
     except Exception as e:
         raise ItemRefused(str(e)) from e
+    if text is None:
+        try:
+            # Built from a tree: its size is known once serialized.
+            limits.check_text(item.serialize())
+        except ItemOverLimits as e:
+            raise ItemRefused(str(e)) from e
     setattr(item, VALIDATED, True)
     return item
 

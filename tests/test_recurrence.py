@@ -11,8 +11,9 @@ from dateutil import rrule as du_rrule
 
 from radicale_wcap import recurrence
 from radicale_wcap.recurrence import (INFINITY_TS, RecurrenceLimitError, expand,
-                                      instances_for_index, master_span, time_budget,
+                                      instances_for_index, master_span, rule_problem,
                                       validate_rules)
+from radicale_wcap.timebudget import BudgetExceeded, bounded, deadline_in
 
 UTC = dt.timezone.utc
 BUDGET = 0.3
@@ -43,19 +44,23 @@ def starts(expansion):
     return [o.start for o in expansion.occurrences]
 
 
-# ---------------------------------------------------------------- time_budget
+# ---------------------------------------------------------------- time budget
 
-@pytest.mark.parametrize("rule", NEVER_MATCHING)
-def test_time_budget_aborts_never_matching_rule(rule):
-    r = du_rrule.rrulestr(rule, dtstart=dt.datetime(2024, 1, 1))
+def bounded_rule(rule, seconds):
+    return bounded(du_rrule.rrulestr(rule, dtstart=dt.datetime(2024, 1, 1)), deadline_in(seconds))
+
+
+@pytest.mark.parametrize("rule", NEVER_MATCHING + ["FREQ=SECONDLY;BYSETPOS=2",
+                                                   "FREQ=DAILY;INTERVAL=7;BYDAY=TU"])
+def test_bounded_rule_stops_never_matching_rule_with_an_ordinary_exception(rule):
     t0 = time.monotonic()
-    with pytest.raises(RecurrenceLimitError):
-        with time_budget(BUDGET):
-            list(r)
+    with pytest.raises(BudgetExceeded) as info:
+        list(bounded_rule(rule, BUDGET))
     assert time.monotonic() - t0 < BUDGET + SLACK
+    assert isinstance(info.value, Exception) and isinstance(info.value, ValueError)
 
 
-def test_time_budget_restores_and_chains_previous_tracer():
+def test_bounded_rule_installs_no_tracer_and_keeps_others():
     calls = []
 
     def outer(frame, event, arg):
@@ -65,48 +70,41 @@ def test_time_budget_restores_and_chains_previous_tracer():
     old = sys.gettrace()
     sys.settrace(outer)
     try:
-        with time_budget(5):
-            list(du_rrule.rrule(du_rrule.DAILY, count=3, dtstart=dt.datetime(2024, 1, 1)))
+        assert len(list(bounded_rule("FREQ=DAILY;COUNT=3", 5))) == 3
+        with pytest.raises(BudgetExceeded):
+            list(bounded_rule(NEVER_MATCHING[0], 0.05))
         assert sys.gettrace() is outer
         assert "call" in calls
-        with pytest.raises(RecurrenceLimitError):
-            with time_budget(0.05):
-                list(du_rrule.rrulestr(NEVER_MATCHING[0], dtstart=dt.datetime(2024, 1, 1)))
-        assert sys.gettrace() is outer
     finally:
         sys.settrace(old)
+    expand(cal(event("DTSTART:20240101T000000Z", "RRULE:" + NEVER_MATCHING[0])), None, None,
+           max_count=10, budget_s=0.05)
+    assert sys.gettrace() is old
 
 
-def test_time_budget_survives_code_that_catches_exceptions():
-    def stubborn():
-        while True:
-            try:
-                du_rrule.rrule(du_rrule.DAILY, count=1, dtstart=dt.datetime(2024, 1, 1))
-            except Exception:
-                pass
-
-    t0 = time.monotonic()
-    with pytest.raises(RecurrenceLimitError):
-        with time_budget(0.1):
-            stubborn()
-    assert time.monotonic() - t0 < 0.1 + SLACK
+def test_bounded_rule_equals_dateutil():
+    for rule in ("FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=-1;COUNT=5",
+                 "FREQ=WEEKLY;BYDAY=1MO,-1FR;COUNT=5", "FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO;COUNT=3",
+                 "FREQ=HOURLY;INTERVAL=5;COUNT=9"):
+        plain = du_rrule.rrulestr(rule, dtstart=dt.datetime(2024, 1, 1))
+        assert list(bounded(plain)) == list(plain)
+        assert list(bounded(plain, count=2)) == list(plain.replace(count=2))
 
 
-def test_time_budget_in_worker_thread():
+def test_budget_in_worker_thread_and_expansion_survives():
     result = {}
 
     def work():
         t0 = time.monotonic()
-        try:
-            with time_budget(BUDGET):
-                list(du_rrule.rrulestr(NEVER_MATCHING[0], dtstart=dt.datetime(2024, 1, 1)))
-        except RecurrenceLimitError:
-            result["elapsed"] = time.monotonic() - t0
+        item = cal(event("DTSTART:20240101T090000Z", "RRULE:" + NEVER_MATCHING[0]))
+        result["expansion"] = expand(item, None, None, max_count=10, budget_s=BUDGET)
+        result["elapsed"] = time.monotonic() - t0
 
     worker = threading.Thread(target=work)
     worker.start()
     worker.join(10)
     assert result["elapsed"] < BUDGET + SLACK
+    assert result["expansion"].truncated
 
 
 # ---------------------------------------------------------------- validate_rules
@@ -171,6 +169,72 @@ def test_validate_covers_vtodo_and_configurable_frequency():
              max_infinite_freq="SECONDLY")
     with pytest.raises(RecurrenceLimitError, match="DAILY"):
         validate("DTSTART:20240101T000000Z", "RRULE:FREQ=HOURLY", max_infinite_freq="DAILY")
+
+
+def spelled(name, values):
+    return "%s=%s" % (name, ",".join(map(str, values)))
+
+
+#: Every second of every day of the year, lists spelled out: 32 million candidates a year.
+EVERY_SECOND_YEARLY = ";".join(["FREQ=YEARLY", spelled("BYMONTH", range(1, 13)),
+                                spelled("BYMONTHDAY", range(1, 32)), spelled("BYHOUR", range(24)),
+                                spelled("BYMINUTE", range(60)), spelled("BYSECOND", range(60))])
+
+
+@pytest.mark.parametrize("dtstart", ["20240101T000000Z", "20241231T235959Z"])
+@pytest.mark.parametrize("suffix", ["", ";COUNT=5", ";UNTIL=20250101T000000Z"])
+def test_validate_refuses_huge_periods_at_once(dtstart, suffix):
+    t0 = time.monotonic()
+    with pytest.raises(RecurrenceLimitError, match="candidate instances"):
+        validate("DTSTART:" + dtstart, "RRULE:" + EVERY_SECOND_YEARLY + suffix)
+    assert time.monotonic() - t0 < 0.1 + SLACK
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=DAILY;" + spelled("BYHOUR", range(24)) + ";BYMINUTE=0,30",   # half-hourly
+    "FREQ=WEEKLY;BYDAY=MO;" + spelled("BYMINUTE", range(0, 60, 2)),
+    "FREQ=HOURLY;BYMINUTE=0,30",
+])
+def test_validate_refuses_infinite_rules_denser_than_the_limit_whatever_their_freq(rule):
+    with pytest.raises(RecurrenceLimitError, match="COUNT or UNTIL"):
+        validate("DTSTART:20240101T000000Z", "RRULE:" + rule)
+    validate("DTSTART:20240101T000000Z", "RRULE:" + rule + ";COUNT=100")
+
+
+@pytest.mark.parametrize("rule, reason", [
+    ("FREQ=DAILY;BYMONTH=2,4;BYMONTHDAY=31", "never matches"),
+    ("FREQ=MONTHLY;BYMONTHDAY=-31;BYMONTH=6", "never matches"),
+    ("FREQ=YEARLY;BYYEARDAY=1;BYMONTH=3", "never matches"),
+    ("FREQ=SECONDLY;BYSETPOS=2;COUNT=1", "never matches"),
+    ("FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2;COUNT=3", "never matches"),
+    ("FREQ=DAILY;BYMONTH=13", "cannot parse"),
+    ("FREQ=DAILY;BYHOUR=24", "cannot parse"),
+    ("FREQ=DAILY;BYMONTHDAY=0", "cannot parse"),
+    ("FREQ=DAILY;BYDAY=XX", "cannot parse"),
+    ("FREQ=DAILY;BYEASTER=0", "cannot parse"),
+    ("FREQ=DAILY;COUNT=-5", "cannot parse"),
+    ("FREQ=DAILY;UNTIL=tomorrow", "cannot parse"),
+])
+def test_structural_refusals_need_no_expansion(rule, reason):
+    t0 = time.monotonic()
+    with pytest.raises(RecurrenceLimitError, match=reason):
+        validate("DTSTART:20240101T000000Z", "RRULE:" + rule)
+    assert time.monotonic() - t0 < 0.1 + SLACK
+    assert reason.split()[0] in rule_problem(rule)
+
+
+@pytest.mark.parametrize("rule", [
+    "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+    "FREQ=MONTHLY;BYMONTHDAY=-1",
+    "FREQ=YEARLY;BYYEARDAY=60;BYMONTH=2,3",
+    "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR;" + spelled("BYHOUR", range(8, 18)),
+    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+    "FREQ=DAILY;BYHOUR=9,17;BYMINUTE=0,30",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR;WKST=SU",
+    "FREQ=DAILY;BYSECOND=60;COUNT=1",   # a leap second is a valid value; dateutil refuses it later
+])
+def test_rule_problem_accepts_ordinary_rules(rule):
+    assert rule_problem(rule) is None
 
 
 # ---------------------------------------------------------------- expand: hostile

@@ -10,8 +10,9 @@ whole-calendar PUT, and the project's own writes, which all end here):
   PUT (``has_uid``) read the index instead of every item;
 * tombstones and stable item ids (``storage/ledger.py``) are kept;
 * calendars are registered with the default ACL (``registry.py``);
-* recurrence rules are checked against the configured limits before an item
-  is written, so that no later query can be made to expand without end.
+* items are checked against the size limits (``storage/limits.py``) and
+  their recurrence rules against the recurrence limits before they are
+  written, so that no later query can be made to parse or expand without end.
 
 Radicale calls all of these inside its storage-wide write lock.
 """
@@ -31,6 +32,7 @@ from radicale_wcap import calid as calid_mod
 from radicale_wcap import radicale_compat
 from radicale_wcap.state import services
 from radicale_wcap.storage import privacy as privacy_hooks
+from radicale_wcap.storage.limits import ItemLimits, ItemOverLimits
 
 logger = logging.getLogger("radicale.wcap.storage")
 
@@ -40,12 +42,39 @@ logger = logging.getLogger("radicale.wcap.storage")
 VALIDATED = "_radicale_wcap_validated"
 
 
-class RecurrenceRefused(ValueError):
-    """An item whose recurrence is over the limits (Radicale answers 400)."""
+#: The name caldav_guard catches; size limits are refused with the same class.
+RecurrenceRefused = ItemOverLimits
 
 
-def validate_item(configuration, vobject_item) -> None:
-    """Refuse recurrence rules that could make a later expansion hang."""
+def item_limits(configuration) -> ItemLimits:
+    return ItemLimits.from_settings(services(configuration).settings.get)
+
+
+def validate_item(configuration, vobject_item, text: Optional[str] = None) -> None:
+    """The one check of a calendar object before it is written, whatever the door:
+    its size (``storage/limits.py``) and its recurrence rules.  Raises
+    :class:`ItemOverLimits`.
+
+    Given its *text* (or text as *vobject_item*), the sizes are counted on the text,
+    before anything parses it, and the text is parsed only when it has rules and no
+    parsed form is given.
+    """
+    if isinstance(vobject_item, (str, bytes)):
+        text, vobject_item = vobject_item, None
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    limits = item_limits(configuration)
+    if text is not None:
+        limits.check_text(text)
+        if not _text_has_rules(text):
+            return
+        if vobject_item is None:
+            try:
+                vobject_item, = radicale_item.read_components(text)
+            except Exception as e:  # vobject raises many kinds; Radicale refuses it too
+                raise ItemOverLimits("not one valid calendar object: %s" % e) from e
+    elif vobject_item is not None:
+        limits.check_component(vobject_item)
     if vobject_item is None:
         return
     from radicale_wcap import recurrence
@@ -56,7 +85,7 @@ def validate_item(configuration, vobject_item) -> None:
             budget_s=s.get("storage", "recurrence_budget_seconds"),
             max_infinite_freq=s.get("storage", "max_infinite_frequency"))
     except ValueError as e:
-        raise RecurrenceRefused(str(e)) from e
+        raise ItemOverLimits(str(e)) from e
 
 
 def _text_has_rules(text: str) -> bool:
@@ -86,8 +115,9 @@ class Collection(multifilesystem.Collection):
     # -- writes
     def upload(self, href: str, item: radicale_item.Item
                ) -> Tuple[radicale_item.Item, Optional[radicale_item.Item]]:
-        if _text_has_rules(item.serialize()) and not getattr(item, VALIDATED, False):
-            validate_item(self._storage.configuration, item.vobject_item)
+        if not getattr(item, VALIDATED, False):
+            validate_item(self._storage.configuration, radicale_compat.parsed_form(item),
+                          item.serialize())
         svc = self._services
         if self.tag:
             self._ensure_index()
@@ -209,6 +239,11 @@ class Storage(privacy_hooks.StorageGuard, multifilesystem.Storage):
     _collection_class = privacy_hooks.guarded(Collection)
 
     def create_collection(self, href: str, items=None, props=None):
+        # Radicale's whole-calendar PUT: its items do not pass through upload().
+        for item in items or ():
+            if not getattr(item, VALIDATED, False):
+                validate_item(self.configuration, radicale_compat.parsed_form(item),
+                              item.serialize())
         result = super().create_collection(href, items, props)
         collection = result[0]
         path = calid_mod.normalize_path(href)

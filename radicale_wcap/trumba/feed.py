@@ -33,6 +33,13 @@ Decisions (also in docs/trumba.md):
   is not used: the Trumba rule is that the target calendar's zone applies.
 * A truncated file (no END:VCALENDAR) is a 3101: with ``delta=false`` a cut
   feed would otherwise delete every event after the cut.
+* The store's size limits (``storage/limits.py``): a component with more
+  properties than they allow is a 3101 naming its line, found by counting on the
+  text before the line pass (one such event, 100,000 X- properties in 1.2 MB,
+  cost 24 s before); a longer line is dropped with 2102; an event over the
+  limits of one calendar object (components, lines, bytes) is rejected with 2102
+  before vobject parses it.  RRULE/EXRULE values go through the store's own rule check
+  (``recurrence.rule_problem``), so what CalDAV refuses is refused here too.
 * The fingerprint covers the events' properties (order-, folding-, line-end-
   and quoting-independent) except DTSTAMP, and not the VTIMEZONE definitions
   (regenerated from tzdata, they would flag every event as modified after a
@@ -45,11 +52,13 @@ import datetime
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Container, Iterator
 
 import vobject
 
+from radicale_wcap import recurrence
+from radicale_wcap.storage.limits import ItemLimits, ItemOverLimits
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.report import Message
 
@@ -314,17 +323,24 @@ def _parse_line(number: int, text: str) -> ContentLine | None:
 
 # --- pass 2: logical lines -> component tree -------------------------------
 
-def _build_tree(body: bytes, max_events: int) -> tuple[Component, list[Message]]:
-    """The single VCALENDAR of the body, and messages about lines outside it."""
+def _build_tree(body: bytes, max_events: int, max_line: int = 0
+                ) -> tuple[Component, list[Message]]:
+    """The single VCALENDAR of the (decoded) body, and messages about lines outside it.
+    Lines longer than *max_line* characters (0: any) are dropped with a 2102."""
     outside: list[Message] = []
     calendar: Component | None = None
     stack: list[Component] = []
     vevents = 0
-    for number, text, charset_warning in _logical_lines(_decode_body(body)):
+    for number, text, charset_warning in _logical_lines(body):
         if not text.strip():
             continue  # blank lines (often trailing) carry nothing
-        cl = _parse_line(number, text)
         owner = stack[-1] if stack else None
+        if max_line and len(text) > max_line:
+            _warn(owner, outside, Code.CONTENT_LINE_INVALID, number,
+                  f"line longer than {max_line} characters (limit of this server), "
+                  f"ignored: {_excerpt(text)}")
+            continue
+        cl = _parse_line(number, text)
         if charset_warning:
             _warn(owner, outside, Code.CONTENT_LINE_INVALID, number, charset_warning)
         if cl is None:
@@ -461,6 +477,9 @@ def _recur_problem(text: str) -> tuple[Code, str] | None:
             return Code.CONTENT_LINE_INVALID, f"{name} {parts[name]!r} is not a positive integer"
     if "COUNT" in parts and "UNTIL" in parts:
         return Code.CONTENT_LINE_INVALID, "COUNT and UNTIL together"
+    problem = recurrence.rule_problem(text)
+    if problem:
+        return Code.CONTENT_LINE_INVALID, f"{_excerpt(text)!r} {problem}"
     return None
 
 
@@ -773,11 +792,13 @@ def _fingerprint(group: list[Component]) -> str:
 
 def parse_feed(body: bytes, *, calendar_tzid: str, max_events: int,
                max_bytes: int | None = None,
-               known_fingerprints: Container[str] = frozenset()) -> Feed:
+               known_fingerprints: Container[str] = frozenset(),
+               item_limits: ItemLimits | None = None) -> Feed:
     """Parse an uploaded feed; raise FeedError (3101) when nothing may be imported.
 
     ``max_events`` counts VEVENT components (overrides included), ``max_bytes``
-    the body; both are limits of the server configuration.
+    the body, ``item_limits`` each calendar object (default: the settings' defaults);
+    all are limits of the server configuration.
 
     ``known_fingerprints``: fingerprints of events imported before (the origins
     table). vobject accepted an event of that canonical form then, so its parse, the
@@ -788,7 +809,15 @@ def parse_feed(body: bytes, *, calendar_tzid: str, max_events: int,
         raise ValueError(f"calendar time zone {calendar_tzid!r} is not an IANA zone")
     if max_bytes is not None and len(body) > max_bytes:
         raise FeedError(f"the body is larger than {max_bytes} bytes (limit of this server)")
-    calendar, outside = _build_tree(body, max_events)
+    limits = item_limits or ItemLimits.defaults()
+    body = _decode_body(body)
+    try:
+        # Long lines cost only themselves (_build_tree drops them).
+        replace(limits, line_size=0).check_text(
+            body.decode("utf-8", "replace"), one_item=False)
+    except ItemOverLimits as e:
+        raise FeedError(f"{e} (limit of this server)", line=e.line) from None
+    calendar, outside = _build_tree(body, max_events, limits.line_size)
     feed = Feed(method=None, messages=outside)
     for cl in calendar.lines:
         feed.properties.setdefault(cl.name, cl.value)
@@ -828,12 +857,13 @@ def parse_feed(body: bytes, *, calendar_tzid: str, max_events: int,
             feed.messages.append(Message(Code.PROPERTY_NOT_RECOGNIZED, line=comp.line,
                                          detail=f"{comp.name} component not imported"))
 
-    _collect_events(feed, vevents, zones, cancel, calendar, known_fingerprints)
+    _collect_events(feed, vevents, zones, cancel, calendar, known_fingerprints, limits)
     return feed
 
 
 def _collect_events(feed: Feed, vevents: list[Component], zones: _Zones, cancel: bool,
-                    calendar: Component, known_fingerprints: Container[str]) -> None:
+                    calendar: Component, known_fingerprints: Container[str],
+                    limits: ItemLimits) -> None:
     groups: dict[str, list[Component]] = {}
     first_line: dict[tuple[str, tuple[str, str] | None], int] = {}
     failed_masters: dict[str, Message] = {}
@@ -878,14 +908,20 @@ def _collect_events(feed: Feed, vevents: list[Component], zones: _Zones, cancel:
             feed.messages.extend(messages)
             continue
         fingerprint = _fingerprint(group)
-        problem = None if fingerprint in known_fingerprints else _vobject_problem(
-            line for comp in group for line in comp.text_lines(("TZID",)))
+        ical = _serialize(group, zones, calendar)
+        try:
+            limits.check_text(ical)
+            problem = None
+        except ItemOverLimits as e:
+            problem = f"{e}, limit of this server"
+        if problem is None and fingerprint not in known_fingerprints:
+            problem = _vobject_problem(
+                line for comp in group for line in comp.text_lines(("TZID",)))
         if problem:
             logger.info("feed event %r not storable: %s", uid, problem)
             for comp in group:
                 reject(comp, uid, Code.CONTENT_LINE_INVALID, f"not storable ({problem})")
             feed.messages.extend(messages)
             continue
-        ical = _serialize(group, zones, calendar)
         line = min(comp.line for comp in group)
         feed.events.append(FeedEvent(uid, line, ical, fingerprint, messages))

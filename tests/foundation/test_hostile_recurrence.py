@@ -18,6 +18,13 @@ HOSTILE = [
     "FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31;COUNT=3",
     "FREQ=SECONDLY;COUNT=1000000000",
     "FREQ=DAILY;INTERVAL=0",
+    "FREQ=DAILY;COUNT=-5",
+    "FREQ=SECONDLY;BYSETPOS=2;COUNT=1",       # no period has a second candidate
+    "FREQ=DAILY;INTERVAL=7;BYDAY=TU;UNTIL=99991231T000000Z",  # DTSTART is a Monday
+    # every second of the year, 32 million candidates a period
+    ";".join(["FREQ=YEARLY"] + ["%s=%s" % (name, ",".join(map(str, values))) for name, values in (
+        ("BYMONTH", range(1, 13)), ("BYMONTHDAY", range(1, 32)), ("BYHOUR", range(24)),
+        ("BYMINUTE", range(60)), ("BYSECOND", range(60)))]),
 ]
 
 

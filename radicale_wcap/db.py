@@ -94,7 +94,3 @@ class Database:
             raise
         else:
             connection.execute("COMMIT")
-
-    def data_version(self) -> int:
-        """Changes whenever another connection commits (cheap cache check)."""
-        return self.connection.execute("PRAGMA data_version").fetchone()[0]

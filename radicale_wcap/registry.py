@@ -71,24 +71,28 @@ class Registry:
         self.db = db
         self.default_acl = normalize_acl(default_acl)
         self._cache: Dict[str, CalendarACL] = {}
-        self._cache_version: Optional[int] = None
+        self._cache_revision: Optional[int] = None
         self._lock = threading.Lock()
-        self._local_generation = 0
 
     # -- cache
-    def _touched(self) -> None:
-        with self._lock:
-            self._local_generation += 1
-            self._cache.clear()
+    def revision(self) -> int:
+        """Changes in the transaction that changes any calendar row, whoever
+        commits it (schema migration 3)."""
+        return self.db.query_one("SELECT rev FROM registry_revision")[0]
 
     def acl_for(self, path: str) -> CalendarACL:
-        """The parsed ACL of a collection path (cached; hot in rights checks)."""
+        """The parsed ACL of a collection path (cached; hot in rights checks).
+
+        The cache holds only what was read at the registry revision read first,
+        so a change of ACL committed anywhere decides the very next call, in
+        every thread and process.
+        """
         path = calid_mod.normalize_path(path)
-        version = (self.db.data_version(), self._local_generation)
+        revision = self.revision()
         with self._lock:
-            if version != self._cache_version:
+            if revision != self._cache_revision:
                 self._cache.clear()
-                self._cache_version = version
+                self._cache_revision = revision
             cached = self._cache.get(path)
         if cached is not None:
             return cached
@@ -99,9 +103,12 @@ class Registry:
                           owners=frozenset(record.owners),
                           aces=parse_acl(record.acl))
         with self._lock:
-            if len(self._cache) > 50000:
-                self._cache.clear()
-            self._cache[path] = acl
+            # Another thread may have moved the cache on to a newer revision
+            # while this one read the row: then the row is not filed under it.
+            if self._cache_revision == revision:
+                if len(self._cache) > 50000:
+                    self._cache.clear()
+                self._cache[path] = acl
         return acl
 
     # -- reading
@@ -164,7 +171,6 @@ class Registry:
                 c.execute("INSERT INTO calendars (path, calid, owner, owners, acl, number, "
                           "created) VALUES (?, ?, ?, '[]', ?, ?, ?)",
                           (path, calid, owner, acl_text, number, time.time()))
-        self._touched()
         record = self.get(path)
         assert record is not None
         return record
@@ -174,7 +180,6 @@ class Registry:
         self.register(path)
         with self.db.transaction() as c:
             c.execute("UPDATE calendars SET %s = ? WHERE path = ?" % column, (value, path))
-        self._touched()
         record = self.get(path)
         assert record is not None
         return record
@@ -232,7 +237,6 @@ class Registry:
         with self.db.transaction() as c:
             c.execute("DELETE FROM calendars WHERE path = ?", (path,))
             c.execute("UPDATE calendars SET parent = NULL WHERE parent = ?", (path,))
-        self._touched()
 
     @staticmethod
     def validate_acl(acl: str) -> str:

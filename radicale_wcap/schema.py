@@ -93,4 +93,16 @@ MIGRATIONS = (
     CREATE TRIGGER users_removed AFTER DELETE ON users BEGIN UPDATE directory_revision SET rev = rev + 1; END;
     CREATE TRIGGER users_readdressed AFTER UPDATE OF name, email ON users BEGIN UPDATE directory_revision SET rev = rev + 1; END
     """,
+    # 3: a revision of the calendar registry (ACLs, owners), bumped by triggers in the
+    # transaction that changes a row. The ACL cache is keyed on it: ``PRAGMA
+    # data_version`` counts per connection, so comparing one thread's value with
+    # another's left a revoked grant working for a fifth of the next requests. It
+    # starts at a random number so that a cache never matches a recreated database.
+    """
+    CREATE TABLE registry_revision (rev INTEGER NOT NULL);
+    INSERT INTO registry_revision (rev) VALUES (abs(random() % 1000000000000));
+    CREATE TRIGGER calendars_added AFTER INSERT ON calendars BEGIN UPDATE registry_revision SET rev = rev + 1; END;
+    CREATE TRIGGER calendars_removed AFTER DELETE ON calendars BEGIN UPDATE registry_revision SET rev = rev + 1; END;
+    CREATE TRIGGER calendars_changed AFTER UPDATE ON calendars BEGIN UPDATE registry_revision SET rev = rev + 1; END
+    """,
 )

@@ -115,3 +115,29 @@ def test_domain_and_anonymous():
 
 def test_public_read_includes_anonymous():
     assert Access(Principal(""), calendar("@^a^r^g")).radicale_letters().startswith("r")
+
+
+def test_registry_cache_sees_a_change_committed_through_another_connection(tmp_path):
+    """The ACL cache is keyed on the registry revision that triggers bump in the
+    writing transaction, not on a per-connection ``PRAGMA data_version``: a change
+    by another process (here another Database on the same file) decides the next
+    call in every thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from radicale_wcap.db import Database
+    from radicale_wcap.registry import Registry
+    from radicale_wcap.schema import MIGRATIONS
+    path = str(tmp_path / "wcap.sqlite")
+    mine = Registry(Database(path, MIGRATIONS), SUN_DEFAULT)
+    other = Registry(Database(path, MIGRATIONS), SUN_DEFAULT)
+    bob = Principal("bob")
+
+    def reads(_):
+        return Access(bob, mine.acl_for("/jdoe/calendar/")).permits("read")
+
+    with ThreadPoolExecutor(8) as pool:
+        for acl, expected in (("bob^a^r^g", True), ("bob^a^r^d", False)) * 3:
+            before = mine.revision()
+            other.set_acl("/jdoe/calendar/", acl)
+            assert mine.revision() != before
+            assert list(pool.map(reads, range(64))) == [expected] * 64

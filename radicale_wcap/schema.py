@@ -105,4 +105,12 @@ MIGRATIONS = (
     CREATE TRIGGER calendars_removed AFTER DELETE ON calendars BEGIN UPDATE registry_revision SET rev = rev + 1; END;
     CREATE TRIGGER calendars_changed AFTER UPDATE ON calendars BEGIN UPDATE registry_revision SET rev = rev + 1; END
     """,
+    # 4: each session remembers the password_changed of its user at login, and lives
+    # only while the two agree, so that any password change, by any door or process,
+    # ends the user's sessions; the failed-login table is pruned by age.
+    """
+    ALTER TABLE sessions ADD COLUMN password_changed REAL;
+    UPDATE sessions SET password_changed = (SELECT password_changed FROM users WHERE users.name = sessions.user);
+    CREATE INDEX login_failures_last ON login_failures(last)
+    """,
 )

@@ -1,27 +1,38 @@
 """WCAP session ids, shared by every worker process through the database.
 
-Ids come from ``secrets`` (256 bits, URL-safe, because Lightning puts them in
-URLs without encoding). Only a SHA-256 of each id is stored, so a copy of the
-database does not hand out live sessions. An id expires after an idle time
-and after a maximum lifetime; logout deletes it. ``last_seen`` is written at
-most every few seconds so that a busy client does not turn every read into a
-database write.
+Ids are 43 letters and digits from ``secrets`` (about 256 bits): Lightning puts
+them in URLs without encoding, and older clients cut the id out of the login
+answer with ``WCAP-SESSION-ID:(\\w+)`` or take a leading ``-`` for a failed login
+(wcap-clients issue), so no ``-`` or ``_``. Only a SHA-256 of each id is stored, so
+a copy of the database does not hand out live sessions. An id expires after an
+idle time and after a maximum lifetime; logout deletes it. ``last_seen`` is
+written at most every few seconds so that a busy client does not turn every
+read into a database write.
+
+A session also ends when its user's password changes, by any door or process:
+it records the user's ``password_changed`` at login and lives only while the
+two agree (schema migration 4), so no caller of ``Directory.set_password`` can
+forget to end them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 import time
 from typing import Optional
 
 from radicale_wcap.db import Database
 
 TOUCH_INTERVAL = 10.0
+ID_ALPHABET = string.ascii_letters + string.digits
+ID_LENGTH = 43
 
 
 def _digest(sid: str) -> str:
-    return hashlib.sha256(sid.encode("utf-8", "surrogatepass")).hexdigest()
+    # A 2014 client sends ``id=<sid>%0D%0A``; ids never hold white space.
+    return hashlib.sha256(sid.strip().encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Sessions:
@@ -31,26 +42,31 @@ class Sessions:
         self.max_lifetime = max_lifetime
 
     def create(self, user: str) -> str:
-        sid = secrets.token_urlsafe(32)
+        sid = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
         now = time.time()
         with self.db.transaction() as c:
             c.execute("DELETE FROM sessions WHERE last_seen < ? OR created < ?",
                       (now - self.idle_timeout, now - self.max_lifetime))
-            c.execute("INSERT INTO sessions (id_hash, user, created, last_seen) "
-                      "VALUES (?, ?, ?, ?)", (_digest(sid), user, now, now))
+            c.execute("INSERT INTO sessions (id_hash, user, created, last_seen, "
+                      "password_changed) VALUES (?, ?, ?, ?, (SELECT password_changed "
+                      "FROM users WHERE name = ?))", (_digest(sid), user, now, now, user))
         return sid
 
     def user_of(self, sid: Optional[str]) -> Optional[str]:
-        """The user of a live session, or None (unknown, expired, malformed)."""
-        if not sid or len(sid) > 256:
+        """The user of a live session, or None (unknown, expired, malformed, or
+        the password changed since the login)."""
+        if not sid or len(sid) > 256 or not sid.strip():
             return None
         digest = _digest(sid)
         row = self.db.query_one(
-            "SELECT user, created, last_seen FROM sessions WHERE id_hash = ?", (digest,))
+            "SELECT s.user, s.created, s.last_seen, "
+            "s.password_changed IS u.password_changed AS current "
+            "FROM sessions s LEFT JOIN users u ON u.name = s.user WHERE s.id_hash = ?",
+            (digest,))
         if row is None:
             return None
         now = time.time()
-        if (now - row["last_seen"] > self.idle_timeout
+        if (not row["current"] or now - row["last_seen"] > self.idle_timeout
                 or now - row["created"] > self.max_lifetime):
             self.db.execute("DELETE FROM sessions WHERE id_hash = ?", (digest,))
             return None
@@ -64,8 +80,17 @@ class Sessions:
                                     (_digest(sid),)).rowcount)
 
     def revoke_user(self, user: str, keep: Optional[str] = None) -> int:
-        """End every session of ``user``, except ``keep`` (the caller's own)."""
-        if keep:
-            return self.db.execute("DELETE FROM sessions WHERE user = ? AND id_hash != ?",
-                                   (user, _digest(keep))).rowcount
-        return self.db.execute("DELETE FROM sessions WHERE user = ?", (user,)).rowcount
+        """End every session of ``user``, except ``keep`` (the caller's own).
+
+        ``keep`` also outlives a password change the caller has just made
+        (WCAP change_password): it is stamped with the new ``password_changed``.
+        """
+        with self.db.transaction() as c:
+            if not keep:
+                return c.execute("DELETE FROM sessions WHERE user = ?", (user,)).rowcount
+            ended = c.execute("DELETE FROM sessions WHERE user = ? AND id_hash != ?",
+                              (user, _digest(keep))).rowcount
+            c.execute("UPDATE sessions SET password_changed = (SELECT password_changed "
+                      "FROM users WHERE name = ?) WHERE id_hash = ? AND user = ?",
+                      (user, _digest(keep), user))
+            return ended

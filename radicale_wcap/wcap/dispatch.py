@@ -144,7 +144,7 @@ class WcapDispatcher:
 
     def _run(self, command: Command, http_method: str, raw: Mapping[str, list[str]],
              fmt_out: str, body, content_type, environ) -> Result:
-        sid = decode(raw["id"][-1]) if raw.get("id") else None
+        sid = (decode(raw["id"][-1]).strip() or None) if raw.get("id") else None
         user = None
         if command.session is not Session.NONE and sid:
             user = self.backend.session_user(sid)

@@ -61,6 +61,22 @@ def test_user_lifecycle(sh):
     assert sh("user", "list")[1] == ""
 
 
+def test_passwd_ends_the_users_sessions(sh, config):
+    """An administrator's reset must lock out whoever holds a session (security
+    issue 5); other users keep theirs."""
+    from radicale_wcap.instance import Instance
+    sh("user", "add", "jdoe", "--email", "jdoe@example.com", "--password-stdin", password="pw1")
+    sh("user", "add", "bob", "--email", "bob@example.com", "--password-stdin", password="pw")
+    server = Instance.from_file(config)
+    sid, bobs = server.sessions.create("jdoe"), server.sessions.create("bob")
+    assert server.directory.verify_password("jdoe", "pw1")  # now in its cache
+    assert sh("user", "passwd", "jdoe", "--password-stdin", password="pw2")[0] == 0
+    assert server.sessions.user_of(sid) is None
+    assert server.sessions.user_of(bobs) == "bob"
+    assert not server.directory.verify_password("jdoe", "pw1")
+    assert server.directory.verify_password("jdoe", "pw2")
+
+
 @pytest.mark.parametrize("args, fragment", [
     (("user", "add", "wcap", "--email", "w@example.com", "--password-stdin"), "reserved"),
     (("user", "add", "x", "--email", "not-an-address", "--password-stdin"), "mail address"),

@@ -152,3 +152,37 @@ def test_two_servers_on_one_store_share_sessions(tmp_path):
             second.stop()
     finally:
         first.stop()
+
+
+def test_ids_are_letters_and_digits_for_old_clients(wclient, instance):
+    """Old clients read ``WCAP-SESSION-ID:(\\w+)`` and take a leading ``-`` for a failed
+    login: an id of 256 bits from ``secrets`` in [A-Za-z0-9] only."""
+    import re
+    answer = wcap(wclient, "login", "text/calendar", user="jdoe", password=TEST_PASSWORD)
+    sid = answer.value("X-NSCP-WCAP-SESSION-ID")
+    assert re.search(r"WCAP-SESSION-ID:(\w+)", answer.text).group(1) == sid
+    ids = {instance.sessions.create("jdoe") for _ in range(200)} | {sid}
+    assert len(ids) == 201
+    assert all(re.fullmatch(r"[A-Za-z0-9]{43}", i) for i in ids)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("tail", ["%0D%0A", "%0A", "%20", "%09%0D%0A"])
+def test_id_with_trailing_line_end_is_accepted(wclient, fmt, tail):
+    """A 2014 client sends ``id=<sid>%0D%0A``."""
+    sid = wcap_login(wclient, "jdoe")
+    query = "id=" + sid + tail
+    answer = wcap(wclient, "get_userprefs", fmt, query=query)
+    assert answer.errno == 0
+    if fmt == "text/js":
+        assert answer.js["id"] == sid  # echoed without the line end
+    checked = wcap(wclient, "check_id", fmt, query=query)
+    assert (checked.js["checkid"] if fmt == "text/js"
+            else checked.value("X-NSCP-WCAP-CHECK-ID")) == "1"
+    assert wcap(wclient, "logout", fmt, query=query).errno == -1
+    assert wcap(wclient, "get_userprefs", fmt, id=sid).errno == 1
+
+
+def test_blank_id_is_no_session(wclient):
+    assert wcap(wclient, "get_userprefs", "text/xml", query="id=%0D%0A").errno == 1
+    assert wcap(wclient, "logout", "text/xml", query="id=%20").errno == -1

@@ -98,8 +98,8 @@ SETTINGS: Tuple[Setting, ...] = (
             "clients, which send it on every request, do not pay a hash each time "
             "(0 disables); dropped on password change"),
     Setting("auth", "failed_login_backoff", 1.0, _positive_float,
-            "Seconds of delay after the first failed login of a user; doubles with "
-            "each further failure (WCAP login, Basic auth)"),
+            "Seconds for which a user's logins are refused after a failed login, "
+            "answered at once; doubles with each further failure (every door)"),
     Setting("auth", "failed_login_backoff_max", 30.0, _positive_float,
             "Upper bound of the failed-login delay in seconds"),
     Setting("rights", "default_acl",

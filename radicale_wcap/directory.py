@@ -31,6 +31,7 @@ logger = logging.getLogger("radicale.wcap.directory")
 
 _EMAIL = re.compile(r"[^@\s<>\"';,]+@[^@\s<>\"';,]+\Z")
 MAX_PASSWORD_LENGTH = 4096
+MAX_FAILURE_ROWS = 10000
 
 
 class DirectoryError(ValueError):
@@ -195,10 +196,15 @@ class Directory:
         return self._hasher.hash(password)
 
     def set_password(self, name: str, password: str) -> None:
+        """Also ends every WCAP session of the user, in every process: a session
+        lives only while its ``password_changed`` is the user's (sessions.py).
+        The stamp only ever grows, so that no later one equals an earlier one
+        even when the clock steps back."""
         password_hash = self._hash(password)
         with self.db.transaction() as c:
-            if not c.execute("UPDATE users SET password_hash = ?, password_changed = ? "
-                             "WHERE name = ?", (password_hash, time.time(), name)).rowcount:
+            if not c.execute("UPDATE users SET password_hash = ?, password_changed = "
+                             "MAX(?, password_changed + 0.001) WHERE name = ?",
+                             (password_hash, time.time(), name)).rowcount:
                 raise DirectoryError("no such user %r" % name)
         self._drop_cache()
         logger.info("Password of user %r changed", name)
@@ -239,27 +245,48 @@ class Directory:
         return ok
 
     # -- failed logins
-    def failure_delay(self, name: str) -> float:
-        """Seconds to wait before answering a failed login of ``name``."""
-        row = self.db.query_one("SELECT count, last FROM login_failures WHERE name = ?",
-                                (name,))
+    def backoff(self, count: int) -> float:
+        """Seconds for which logins are refused after the ``count``-th failure in a row."""
         base = self.settings.get("auth", "failed_login_backoff")
         top = self.settings.get("auth", "failed_login_backoff_max")
-        count = row["count"] if row else 0
-        if not base:
+        if not base or count < 1:
             return 0.0
-        return min(top, base * (2 ** max(0, count - 1)))
+        return min(top, base * 2.0 ** min(count - 1, 64))
+
+    def login_refused(self, name: str) -> bool:
+        """True while the back-off after ``name``'s last failed login lasts;
+        ``auth.verify`` then answers a failed login at once, without looking at
+        the password or counting the attempt."""
+        row = self.db.query_one("SELECT count, last FROM login_failures WHERE name = ?",
+                                (name,))
+        return row is not None and time.time() < row["last"] + self.backoff(row["count"])
 
     def record_failure(self, name: str) -> int:
+        """Count a failed login of ``name``; the number of failures in a row.
+
+        Names that do not exist are counted like users, so that the back-off
+        does not tell which names do. The table is bounded all the same: past
+        ``MAX_FAILURE_ROWS`` the oldest rows of names that are not users go
+        first, so a flood of made-up names neither grows it nor wipes the
+        count of a user under attack.
+        """
+        if not calid_mod.is_valid_name(name):
+            return 0
         now = time.time()
         with self.db.transaction() as c:
             c.execute("DELETE FROM login_failures WHERE last < ?", (now - 86400,))
             c.execute("INSERT INTO login_failures (name, count, last) VALUES (?, 1, ?) "
                       "ON CONFLICT(name) DO UPDATE SET count = count + 1, last = ?",
-                      (name[:256], now, now))
+                      (name, now, now))
             count = c.execute("SELECT count FROM login_failures WHERE name = ?",
-                              (name[:256],)).fetchone()[0]
-        logger.warning("Failed login for user %r (%d in a row)", name[:256], count)
+                              (name,)).fetchone()[0]
+            excess = c.execute("SELECT count(*) FROM login_failures").fetchone()[0] \
+                - MAX_FAILURE_ROWS
+            if excess > 0:
+                c.execute("DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM "
+                          "login_failures WHERE name NOT IN (SELECT name FROM users) "
+                          "ORDER BY last LIMIT ?)", (excess,))
+        logger.warning("Failed login for user %r (%d in a row)", name, count)
         return count
 
     def clear_failures(self, name: str) -> None:

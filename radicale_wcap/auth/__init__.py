@@ -8,7 +8,8 @@ calendar are created at the first successful login.
 
 Radicale turns its own login cache off for plugins it does not know, so the
 directory keeps a short-lived credential cache (see ``directory.py``).
-Repeated failures for one user are slowed down with a growing delay.
+After a failed login a user's logins are refused for a while, longer with
+each further failure (``Directory.login_refused``); nothing sleeps.
 
 The middleware, which has already authenticated a request (WCAP session, API
 key), hands the user over through the WSGI environ key ``radicale_wcap.user``;
@@ -20,7 +21,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import time
 
 from radicale import auth as radicale_auth
 from radicale import config as radicale_config
@@ -69,24 +69,27 @@ class Auth(radicale_auth.BaseAuth):
         if hmac.compare_digest(password.encode("utf-8", "surrogatepass"),
                                _HANDOVER_TOKEN.encode()):
             return login if svc.directory.get(login) is not None else ""
-        # No back-off sleep here: Radicale raises its constant failure time to
-        # the slowest failure it has seen, so one slowed user would slow every
-        # failed CalDAV login; Radicale's own ``[auth] delay`` applies instead.
-        if verify(self.configuration, login, password, delegate=self._delegate_auth,
-                  sleep=False):
+        if verify(self.configuration, login, password, delegate=self._delegate_auth):
             return login
         return ""
 
 
 def verify(configuration, login: str, password: str, delegate=None,
-           sleep: bool = True) -> bool:
-    """Check a password the way every door does (WCAP login, Basic auth).
+           sleep: object = None) -> bool:
+    """Check a password the way every door does (WCAP login, Basic auth, CalDAV).
 
-    Failures are counted per user in the database (shared by all processes)
-    and answered only after a delay that doubles with each failure.
+    Failures are counted per name in the database (shared by all processes);
+    while the back-off after the last one lasts, the name's logins fail at
+    once, even with the right password, which is not looked at. Nothing
+    sleeps: a delay slept out in a worker thread held it, and 14 failed logins
+    for made-up names left the server without one for 30 s. ``sleep`` is
+    ignored; it stays for the doors that still pass it.
     """
     svc = services(configuration)
     directory = svc.directory
+    if directory.login_refused(login):
+        logger.info("Login of %r refused: failed-login back-off not over", login)
+        return False
     backend = svc.settings.get("auth", "password_backend")
     ok = False
     if backend == "internal":
@@ -101,10 +104,7 @@ def verify(configuration, login: str, password: str, delegate=None,
     if ok:
         directory.clear_failures(login)
         return True
-    delay = directory.failure_delay(login)
     directory.record_failure(login)
-    if sleep and delay:
-        time.sleep(delay)
     return False
 
 

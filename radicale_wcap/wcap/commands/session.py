@@ -2,10 +2,12 @@
 
 login
     ``user``/``password`` from the query or a form-encoded POST body (the dispatcher
-    reads both). Credentials go through `radicale_wcap.auth.verify`, which slows down
-    repeated failures; a failure is errno 1 LOGIN_FAILED, the number Lightning answers
-    with a new password prompt (wcap-clients.md §2.1). Every successful login creates a
-    new id (an ``id`` sent along is never reused: no session fixation).
+    reads both). Credentials go through `radicale_wcap.auth.verify`, which refuses a
+    user's logins for a growing while after each failure, without holding the worker;
+    a failure is errno 1 LOGIN_FAILED, the number Lightning answers with a new password
+    prompt (wcap-clients.md §2.1). Every successful login creates a new id (an ``id``
+    sent along is never reused: no session fixation). Ids are letters and digits only
+    (`radicale_wcap.sessions`).
 
     Answer: ``X-NSCP-WCAP-SESSION-ID`` first, then ``-USER-ID`` (WCapCal cuts the id
     out between those two), ``-CALENDAR-ID`` and ``X-NSCP-RECURRENCE-BOUND``
@@ -82,7 +84,7 @@ def login(ctx, params) -> Result:
         # Not a name the directory can hold; answered like a wrong password, and
         # not counted (the failure table is keyed by valid names).
         raise WcapError(WcapErrno.LOGIN_FAILED, "not a valid user name")
-    if not auth.verify(instance.configuration, name, password, sleep=True):
+    if not auth.verify(instance.configuration, name, password):
         logger.info("WCAP login failed for user %r", name)
         raise WcapError(WcapErrno.LOGIN_FAILED, "bad credentials")
     user = instance.directory.get(name)

@@ -489,6 +489,19 @@ def test_wcap_reader_store_and_delete_are_errno_47(world):
         "private.ics")
 
 
+def test_wcap_addlink_copies_only_the_readers_view(world, tmp_path):
+    w = world
+    reader = wcap_login(w.client, READER)
+    answer = wcap(w.client, "addlink", "text/calendar", id=reader, destCal=READER,
+                  srcCal=OWNER, uid="private-1;confidential-1;public-1", rid="0;0;0")
+    assert answer.errno == 0
+    assert_redacted(w.request("GET", "/bob/calendar/", user=READER).text)
+    hidden = build(str(tmp_path / "hide"), "hide")
+    reader = wcap_login(hidden.client, READER)
+    assert wcap(hidden.client, "addlink", "text/calendar", id=reader, destCal=READER,
+                srcCal=OWNER, uid="private-1", rid="0").errno == 12
+
+
 def test_scheduling_updates_private_copies_in_others_calendars(tmp_path):
     from tests.wcap.test_store import Wcap
     instance = make_instance(str(tmp_path))

@@ -22,6 +22,7 @@ import vobject
 
 from radicale_wcap.store import ItemRefused, prepare_item
 
+from .. import components as comps
 from ..backend import require, resolve
 from ..errors import WcapErrno, WcapError
 from ..result import Result
@@ -59,14 +60,18 @@ def addlink(ctx, params) -> Result:
     if target.path == source.path:
         raise WcapError(WcapErrno.ADDLINK_FAILED, "a calendar can not link to itself")
     copies = []
+    # A link copies what the user may read of the source (privacy.py): never a private
+    # event's full text into a calendar the user owns.
+    view = comps.viewer(instance, source)
     with instance.store.reading(source.path) as collection:
         if collection is None:
             raise WcapError(WcapErrno.ADDLINK_FAILED, "no source calendar")
         for uid in dict.fromkeys(uids):
             item = collection.get_by_uid(uid)
-            if item is None:
+            seen = comps.shown([item], view) if item is not None else []
+            if not seen:
                 raise WcapError(WcapErrno.ADDLINK_FAILED, "no item %s in the source" % uid)
-            copies.append(item.serialize())
+            copies.append(seen[0].serialize())
     prepared = []
     for text in copies:
         vcal = vobject.readOne(text)

@@ -5,6 +5,10 @@ Requests for the project's own doors (WCAP ``*.wcap``, ``/service/*.ics``,
 untouched, after the CalDAV guard (``caldav_guard.py``) has decided what
 Radicale's rights letters can not. Bodies are capped here, before they are
 read, because Radicale's own size limit only applies in its built-in server.
+Requests that would make Radicale fail (malformed credentials, XML with a DTD
+or nested too deep, over-long names) get their 4xx from
+``caldav_guard.screen`` before the fast REPORT path, which parses the same
+bodies, and before Radicale.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from radicale import log as radicale_log
 
 from radicale_wcap import caldav_guard, caldav_privacy, caldav_report
 from radicale_wcap.instance import Instance
+from radicale_wcap.logtext import cap_radicale_log_lines, shorten
 
 logger = logging.getLogger("radicale.wcap.middleware")
 
@@ -51,6 +56,7 @@ class Middleware:
         self.doors = _load_doors(instance)
         self.max_body_size = instance.settings.get("http", "max_body_size")
         self.fast_report = instance.settings.get("http", "fast_calendar_query")
+        cap_radicale_log_lines()
 
     def __call__(self, environ, start_response) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -63,7 +69,8 @@ class Middleware:
         limit = getattr(door, "max_body_size", None) or self.max_body_size
         if limit and length > limit:
             logger.warning("%s %s refused: body of %d bytes is over the limit of %d",
-                           environ.get("REQUEST_METHOD"), path, length, limit)
+                           shorten(environ.get("REQUEST_METHOD"), 20), shorten(path),
+                           length, limit)
             if door is not None and hasattr(door, "too_large"):
                 return door.too_large(environ, start_response)
             return respond(start_response, "413 Request Entity Too Large",
@@ -74,21 +81,33 @@ class Middleware:
                 return door(environ, start_response)
             except Exception:
                 logger.exception("Unhandled error in %s for %s",
-                                 type(door).__name__, path)
+                                 type(door).__name__, shorten(path))
                 return respond(start_response, "500 Internal Server Error",
                                [("Content-Type", "text/plain")], b"Internal server error")
+        return self._caldav(environ, start_response, path)
+
+    def _caldav(self, environ, start_response, path: str) -> Iterable[bytes]:
+        try:
+            refusal = caldav_guard.screen(self.instance.configuration, environ)
+        except Exception:
+            logger.exception("Unhandled error in the CalDAV screen for %s", shorten(path))
+            return respond(start_response, "500 Internal Server Error",
+                           [("Content-Type", "text/plain")], b"Internal server error")
+        if refusal is not None:
+            return respond(start_response, *refusal)
         if self.fast_report and environ.get("REQUEST_METHOD") == "REPORT":
             try:
                 fast = caldav_report.answer(self.instance, environ)
             except Exception:
-                logger.exception("Fast REPORT path failed for %s; Radicale answers", path)
+                logger.exception("Fast REPORT path failed for %s; Radicale answers",
+                                 shorten(path))
                 fast = None
             if fast is not None:
                 return respond(start_response, *fast)
         try:
             refusal = caldav_guard.guard(self.instance.configuration, environ)
         except Exception:
-            logger.exception("Unhandled error in the CalDAV guard for %s", path)
+            logger.exception("Unhandled error in the CalDAV guard for %s", shorten(path))
             return respond(start_response, "500 Internal Server Error",
                            [("Content-Type", "text/plain")], b"Internal server error")
         if refusal is not None:

@@ -108,3 +108,34 @@ def test_caldav_client_on_a_real_server(live):
     with pytest.raises(caldav.lib.error.NotFoundError):
         calendar.event_by_uid("live-1")
     assert "live-1" in {t.uid for t in live.instance.ledger.deleted_since("/carol/calendar/", 0)}
+
+
+def test_a_whole_calendar_put_is_the_owners(people):
+    """A PUT to the collection replaces every item and property: the rule of
+    deleting the calendar, not of writing components."""
+    replacement = (EVENT % "r1").replace("VERSION:2.0", "VERSION:2.0\r\nX-WR-CALNAME:Taken")
+    assert people.request("PUT", "/owner/calendar/", replacement,
+                          {"Content-Type": "text/calendar"}, user="writer").status == 403
+    assert people.request("GET", "/owner/calendar/e1.ics", user="owner").status == 200
+    assert people.request("PUT", "/owner/calendar/", replacement,
+                          {"Content-Type": "text/calendar"}, user="owner").status == 201
+    assert people.request("GET", "/owner/calendar/e1.ics", user="owner").status == 404
+
+
+def test_the_guard_decides_on_the_path_radicale_acts_on(people):
+    # The WSGI server has decoded %252F to %2F once; Radicale decodes no more.
+    assert people.request("PUT", "/owner/calendar/a%252Fb.ics", EVENT % "ab",
+                          {"Content-Type": "text/calendar"}, user="owner").status == 201
+    assert people.request("DELETE", "/owner/calendar/a%252Fb.ics", user="writer").status == 403
+    assert people.request("GET", "/owner/calendar/a%252Fb.ics", user="owner").status == 200
+
+
+def test_move_needs_write_where_it_lands(people, instance):
+    instance.registry.set_acl("/owner/calendar/", "writer^c^rwd^g")
+    instance.registry.set_acl("/viewer/calendar/", "writer^a^r^g")
+    assert people.request("MOVE", "/owner/calendar/e1.ics", "",
+                          {"Destination": "/viewer/calendar/e1.ics"}, user="writer").status == 403
+    assert people.request("MOVE", "/owner/calendar/e1.ics", "",
+                          {"Destination": "/owner/calendar/deep/e1.ics"},
+                          user="writer").status == 403
+    assert people.request("GET", "/owner/calendar/e1.ics", user="owner").status == 200

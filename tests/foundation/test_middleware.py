@@ -1,11 +1,13 @@
 """The middleware: routing, body caps before reading, no tracebacks to clients."""
 
 import io
+import logging
 import os
 
 import radicale
 from radicale import config as radicale_config
 
+from radicale_wcap.logtext import RequestTextFilter
 from radicale_wcap.middleware import make_app
 from tests.conftest import InProcessClient, add_user, make_instance
 
@@ -76,3 +78,26 @@ def test_upgrade_from_a_plain_radicale_store(tmp_path):
                          {"Content-Type": "text/calendar"}, user="bob").status == 201
     with instance.store.reading("/bob/work/") as collection:
         assert collection.get_by_uid("b") is not None
+
+
+def test_bodies_are_screened_before_the_fast_report_path(client, instance):
+    """A calendar-query of the fast path's shape with a DTD is a 400 from the
+    screen, not a parse by the fast path and then a 500 from Radicale."""
+    add_user(instance, "alice")
+    query = ("<?xml version='1.0'?><!DOCTYPE C:calendar-query [<!ENTITY x 'y'>]>"
+             "<C:calendar-query xmlns:D='DAV:' xmlns:C='urn:ietf:params:xml:ns:caldav'>"
+             "<D:prop><D:getetag/></D:prop><C:filter><C:comp-filter name='VCALENDAR'>"
+             "<C:comp-filter name='VEVENT'><C:time-range start='20240101T000000Z' "
+             "end='20240201T000000Z'/></C:comp-filter></C:comp-filter></C:filter>"
+             "</C:calendar-query>")
+    response = client.request("REPORT", "/alice/calendar/", query,
+                              {"Depth": "1", "Content-Type": "application/xml"}, user="alice")
+    assert response.status == 400 and b"document type" in response.body
+    assert client.request("REPORT", "/alice/calendar/", query.replace(
+        "<!DOCTYPE C:calendar-query [<!ENTITY x 'y'>]>", ""),
+        {"Depth": "1", "Content-Type": "application/xml"}, user="alice").status == 207
+
+
+def test_radicale_log_lines_are_capped_once_the_app_is_made(tmp_path):
+    make_app(make_instance(str(tmp_path)))
+    assert any(isinstance(f, RequestTextFilter) for f in logging.getLogger("radicale").filters)

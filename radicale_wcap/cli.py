@@ -385,7 +385,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command not in ("settings",) and not args.config:
         parser.error("--config FILE is required (or set RADICALE_WCAP_CONFIG)")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    if args.command != "serve":
+        # serve keeps the root logger free for Radicale's handler, whose lines carry the
+        # time and the process (the access lines rely on it).
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
         result = args.func(args)
     except (CliError, ValueError, RuntimeError, OSError) as e:

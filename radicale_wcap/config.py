@@ -161,6 +161,27 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("http", "fast_calendar_query", True, _bool,
             "Answer plain time-range calendar-query REPORTs for events from the index "
             "(same bytes as Radicale, several times faster); other REPORTs go to Radicale"),
+    Setting("http", "access_log", "", str,
+            "Where the access line of each request goes: empty for the server log (shown "
+            "at `[logging] level = info`), a file (appended, safe to rotate), or `off`"),
+    Setting("http", "access_log_format", "text", str,
+            "`text` (`door method command user= calid= path= status= errno= ms= bytes=`) "
+            "or `json` (one object per line, for log shippers)"),
+    Setting("http", "health_path", "/.well-known/health", str,
+            "Unauthenticated health check: 200 when the store and the databases answer, "
+            "503 otherwise (empty: off)"),
+    Setting("http", "metrics", False, _bool,
+            "Serve Prometheus metrics at `metrics_path` (requests and latency per door "
+            "and command, errors, feed imports, index rebuilds, sessions)"),
+    Setting("http", "metrics_path", "/metrics", str, "Path of the Prometheus metrics"),
+    Setting("http", "metrics_allow", ("127.0.0.1", "::1"), _str_list,
+            "Addresses or networks that may read the metrics; a request forwarded by a "
+            "proxy (X-Forwarded-For) needs the token"),
+    Setting("http", "metrics_token", "", str,
+            "Bearer token that opens the metrics from any address (empty: none)"),
+    Setting("http", "request_timeout", 0, _non_negative_int,
+            "Seconds the longest request may run; sizes `deploy/gunicorn.conf.py`'s "
+            "timeouts (0: computed from the import limits, see the README)"),
     Setting("wcap", "enabled", True, _bool, "Serve WCAP (`*.wcap`)"),
     Setting("wcap", "base_paths", ("/", "/wcap/"), _str_list,
             "URL prefixes under which `<command>.wcap` is served"),

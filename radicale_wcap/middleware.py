@@ -21,6 +21,7 @@ from radicale import log as radicale_log
 
 from radicale_wcap import caldav_guard, caldav_privacy, caldav_report
 from radicale_wcap.instance import Instance
+from radicale_wcap.ops.wrapper import Observed
 from radicale_wcap.logtext import cap_radicale_log_lines, shorten
 
 logger = logging.getLogger("radicale.wcap.middleware")
@@ -131,10 +132,10 @@ def setup_logging(configuration) -> None:
     _logging_ready = True
 
 
-def make_app(instance: Instance) -> Middleware:
+def make_app(instance: Instance) -> Observed:
     setup_logging(instance.configuration)
     recover_interrupted_writes(instance)
-    return Middleware(instance)
+    return Observed(instance, Middleware(instance))
 
 
 def recover_interrupted_writes(instance: Instance) -> None:

@@ -1,9 +1,13 @@
 """WSGI entry point for production servers (gunicorn, uwsgi, mod_wsgi):
 
-    RADICALE_WCAP_CONFIG=/etc/radicale-wcap/config gunicorn -w 4 radicale_wcap.wsgi:application
+    RADICALE_WCAP_CONFIG=/etc/radicale-wcap/config \\
+        gunicorn -c deploy/gunicorn.conf.py radicale_wcap.wsgi:application
 
 Several worker processes on one store are safe: locks are ``flock`` based and
-sessions, users and ACLs live in SQLite.
+sessions, users and ACLs live in SQLite. The application is built in each worker
+(``load``, called by the gunicorn configuration right after the fork, or by the first
+request), never before a fork: SQLite connections must not cross one, and building it
+is also what rolls back a feed import that a killed worker left half done.
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ _app = None
 _lock = threading.Lock()
 
 
-def application(environ, start_response):
+def load(path=None):
     global _app
     if _app is None:
         with _lock:
             if _app is None:
-                path = environ.get("RADICALE_WCAP_CONFIG") or os.environ.get(
-                    "RADICALE_WCAP_CONFIG")
-                _app = make_app(Instance.from_file(path))
-    return _app(environ, start_response)
+                _app = make_app(Instance.from_file(
+                    path or os.environ.get("RADICALE_WCAP_CONFIG")))
+    return _app
+
+
+def application(environ, start_response):
+    app = _app or load(environ.get("RADICALE_WCAP_CONFIG"))
+    return app(environ, start_response)

@@ -18,6 +18,7 @@ from radicale_wcap.api.ics_endpoint import IcsEndpoint
 from radicale_wcap.api.reply import Reply, json_reply, status_line
 from radicale_wcap.api.request import ApiRequest, BadJson, BodyTooLarge, NotJson, read_body
 from radicale_wcap.middleware import respond
+from radicale_wcap.ops.access import note
 
 logger = logging.getLogger("radicale.wcap.api")
 
@@ -94,6 +95,7 @@ class ApiDoor:
         path = environ.get("PATH_INFO", "")
         try:
             user = authn.authenticate(self.instance, environ)
+            note(environ, user=user)
             if user is None:
                 raise RestApiError("UNAUTHORIZED")
             try:

@@ -26,6 +26,7 @@ from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
 
 from radicale_wcap import radicale_compat
+from radicale_wcap.ops import metrics
 from radicale_wcap.calid import normalize_path
 from radicale_wcap.db import Database
 
@@ -274,6 +275,7 @@ class ItemIndex:
         if rows or removed:
             logger.info("Index of %r reconciled: %d item(s) read, %d removed",
                         path, rows, len(removed))
+            metrics.index_rebuilt(rows)
         return rows, len(removed)
 
     def _reconcile_batch(self, collection, path, hrefs, on_disk, indexed, on_added) -> int:

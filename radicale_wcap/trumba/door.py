@@ -27,6 +27,7 @@ from radicale_wcap.storage import VALIDATED
 from radicale_wcap import timezones
 from radicale_wcap.caldav_guard import basic_credentials
 from radicale_wcap.middleware import respond
+from radicale_wcap.ops.access import note
 from radicale_wcap.rights import access_for
 from radicale_wcap.trumba import apply as apply_mod
 from radicale_wcap.trumba import subscription
@@ -132,6 +133,7 @@ class TrumbaDoor:
     def _get(self, environ, start_response, path: str, head: bool):
         record = self._calendar(path)
         user = self._login(environ) or ""
+        note(environ, user=user, calid=record.calid)
         access = access_for(self.instance.configuration, user, record.path)
         if not access.permits("read"):
             if not user:
@@ -155,6 +157,7 @@ class TrumbaDoor:
         if user is None:
             raise _Refusal(401, "the import needs HTTP Basic authentication", challenge=True)
         record = self._calendar(path)
+        note(environ, user=user, calid=record.calid)
         configuration = self.instance.configuration
         decision = access_for(configuration, user, record.path).decide("delete")
         if not decision.allowed:
@@ -193,6 +196,10 @@ class TrumbaDoor:
                     "%d not imported", feed_name, record.calid, user, policy.delta,
                     counts[Code.EVENT_ADDED], counts[Code.EVENT_MODIFIED],
                     counts[Code.EVENT_DELETED], len(feed.rejected) + len(plan.messages))
+        note(environ, feed={"added": counts[Code.EVENT_ADDED],
+                            "modified": counts[Code.EVENT_MODIFIED],
+                            "deleted": counts[Code.EVENT_DELETED],
+                            "not_imported": len(feed.rejected) + len(plan.messages)})
         return self._xml(start_response, http_status(messages), messages)
 
     def _import(self, path: str, feed, policy, user: str, feed_name: str):

@@ -40,6 +40,7 @@ from .commands.table import COMMANDS, Command, Session
 from .errors import WcapErrno, WcapError
 from .params import BadParam, Params, decode, parse_params, raw_request, zone
 from .result import Result, SessionInfo, error_result
+from ..ops.access import note
 
 logger = logging.getLogger("radicale.wcap.wcap.dispatch")
 
@@ -128,19 +129,19 @@ class WcapDispatcher:
                 if requested not in renderers.FORMATS:
                     logger.info("WCAP %s: unsupported fmt-out", command_name)
                     return self._answer(error_result(WcapErrno.NO_SUCH_FORMAT),
-                                        self.default_fmt_out)
+                                        self.default_fmt_out, environ)
                 fmt_out = requested
             if command is None:
                 logger.info("WCAP unknown command %r", command_name[:80])
-                return self._answer(error_result(WcapErrno.BAD_COMMAND), fmt_out)
+                return self._answer(error_result(WcapErrno.BAD_COMMAND), fmt_out, environ)
             result = self._run(command, http_method.upper(), raw, fmt_out, body,
                                content_type, environ or {})
-            return self._answer(result, fmt_out)
+            return self._answer(result, fmt_out, environ)
         except Exception:
             logger.exception("WCAP %s: unexpected failure", command_name[:80])
             failed = COMMANDS[command_name].failed if command_name in COMMANDS \
                 else WcapErrno.NOT_FOUND
-            return self._answer(error_result(failed), fmt_out)
+            return self._answer(error_result(failed), fmt_out, environ)
 
     def _run(self, command: Command, http_method: str, raw: Mapping[str, list[str]],
              fmt_out: str, body, content_type, environ) -> Result:
@@ -192,6 +193,7 @@ class WcapDispatcher:
                 userid=user_attr(user, "userid"), calid=user_attr(user, "calid"))
         if params.get("brief"):
             result.brief = True
+        note(environ, user=result.session.userid or ctx.userid, calid=_calid_for_log(params))
         return result
 
     def refusal(self, command_name: str, query: str, errno: int) -> Answer:
@@ -207,7 +209,8 @@ class WcapDispatcher:
             pass
         return self._answer(error_result(errno), fmt_out)
 
-    def _answer(self, result: Result, fmt_out: str) -> Answer:
+    def _answer(self, result: Result, fmt_out: str, environ=None) -> Answer:
+        note(environ, errno=int(result.errno))
         try:
             content_type, payload = renderers.render(result, fmt_out)
         except Exception:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 from radicale_wcap.middleware import respond
+from radicale_wcap.ops.access import note
 from radicale_wcap.wcap.backend import Backend
+from radicale_wcap.wcap.commands.table import COMMANDS
 from radicale_wcap.wcap.dispatch import WcapDispatcher
 
 
@@ -33,6 +35,8 @@ class WcapDoor:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         command = self._pattern.match(path).group(1)
+        # A made-up command name must not become a metrics label.
+        note(environ, command=command if command in COMMANDS else "unknown")
         method = environ.get("REQUEST_METHOD", "GET").upper()
         body = None
         if method == "POST":
@@ -55,6 +59,7 @@ class WcapDoor:
         failure, so the refusal is a WCAP answer; the body is never read.
         """
         command = self._pattern.match(environ.get("PATH_INFO", "")).group(1)
+        note(environ, command=command if command in COMMANDS else "unknown", errno=35)
         status, headers, payload = self.dispatcher.refusal(
             command, environ.get("QUERY_STRING", ""), 35)
         return respond(start_response, status, headers, payload)

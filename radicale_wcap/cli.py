@@ -251,6 +251,11 @@ def cmd_reindex(args) -> None:
     print("reindexed %d calendar(s)" % count)
 
 
+def cmd_backup(args) -> None:
+    from radicale_wcap.backup import backup
+    backup(_instance(args), args.destination)
+
+
 def cmd_serve(args) -> None:
     from radicale_wcap.server import Server
     instance = _instance(args)
@@ -375,6 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
                         ).set_defaults(func=cmd_verify)
     commands.add_parser("reindex", help="rebuild the index from the items"
                         ).set_defaults(func=cmd_reindex)
+    backup_parser = commands.add_parser(
+        "backup", help="copy the items and the database, consistently, while the server "
+        "runs (not the index)")
+    backup_parser.add_argument("destination", metavar="DEST", help="a new folder")
+    backup_parser.set_defaults(func=cmd_backup)
     commands.add_parser("settings", help="print the settings table"
                         ).set_defaults(func=cmd_settings)
     return parser

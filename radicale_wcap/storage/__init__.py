@@ -240,6 +240,8 @@ class Storage(privacy_hooks.StorageGuard, multifilesystem.Storage):
 
     def create_collection(self, href: str, items=None, props=None):
         # Radicale's whole-calendar PUT: its items do not pass through upload().
+        # They arrive as a one-pass iterator, which the check must not use up.
+        items = list(items) if items is not None else None
         for item in items or ():
             if not getattr(item, VALIDATED, False):
                 validate_item(self.configuration, radicale_compat.parsed_form(item),

@@ -116,9 +116,6 @@ def test_collection_put_by_the_owner_or_an_administrator_replaces(door, user):
     assert "Replaced" in displayname(client, "/jdoe/shared/")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Storage.create_collection validates the items by iterating Radicale's one-shot "
-    "item iterator, so the whole-calendar PUT writes an empty calendar (ebea944)"))
 def test_collection_put_by_the_owner_keeps_the_new_items(local):
     instance, client = local
     assert client.request("PUT", "/jdoe/shared/", event("n1", "Replaced"), ICS,

@@ -184,6 +184,13 @@ def test_caldav_whole_calendar_put_is_refused_with_400(server):
     assert stored_uids(server, "/alice/imported/") == set()
 
 
+def test_caldav_whole_calendar_put_within_the_limits_stores_every_item(server):
+    body = calendar(vevent("whole-1"), vevent("whole-2", x_props(1990)))
+    response = server.client.request("PUT", "/alice/whole/", body, ICS, user="alice")
+    assert response.status == 201
+    assert stored_uids(server, "/alice/whole/") == {"whole-1", "whole-2"}
+
+
 def test_wcap_storeevents_is_refused_with_errno_14(server):
     sid = server.instance.sessions.create("alice")
     body = urllib.parse.urlencode({

@@ -177,6 +177,15 @@ def test_caldav_put_is_refused_with_400(server, limit):
     assert_answering(server)
 
 
+def test_caldav_put_of_a_heavy_event_is_refused_before_any_parse(server):
+    # The guard counts on the text: Radicale's own parse of this body took 25 s.
+    response, elapsed = timed(lambda: server.client.request(
+        "PUT", "/alice/calendar/heavy.ics", heavy(), ICS, user="alice"))
+    assert response.status == 400 and b"refused" in response.body
+    assert elapsed < PROMPT
+    assert "heavy" not in stored_uids(server)
+
+
 def test_caldav_whole_calendar_put_is_refused_with_400(server):
     body = calendar(vevent("fine"), vevent("p", x_props(2001)))
     response = server.client.request("PUT", "/alice/imported/", body, ICS, user="alice")

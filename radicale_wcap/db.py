@@ -20,8 +20,14 @@ from typing import Iterator, Sequence
 class Database:
     """A database file with a list of schema migrations applied in order."""
 
-    def __init__(self, path: str, migrations: Sequence[str]) -> None:
+    def __init__(self, path: str, migrations: Sequence[str],
+                 synchronous: str = "FULL") -> None:
         self.path = path
+        # FULL: a commit is on disk when it returns (WAL with NORMAL may lose the last
+        # commits on power loss while the item files they describe survive). A
+        # rebuildable cache (the index) runs NORMAL and asks for a durable commit
+        # where it must (``durable_transaction``).
+        self.synchronous = synchronous
         self._migrations = migrations
         self._migrated = False
         self._lock = threading.Lock()
@@ -35,7 +41,7 @@ class Database:
                                      check_same_thread=True)
         connection.row_factory = sqlite3.Row
         connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA synchronous=%s" % self.synchronous)
         connection.execute("PRAGMA foreign_keys=ON")
         return connection
 
@@ -94,3 +100,19 @@ class Database:
             raise
         else:
             connection.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def durable_transaction(self) -> Iterator[sqlite3.Connection]:
+        """A transaction whose commit reaches the disk whatever ``synchronous`` is:
+        for records that must exist before the files they describe are written."""
+        connection = self.connection
+        if self.synchronous == "FULL" or connection.in_transaction:
+            with self.transaction() as c:
+                yield c
+            return
+        connection.execute("PRAGMA synchronous=FULL")
+        try:
+            with self.transaction() as c:
+                yield c
+        finally:
+            connection.execute("PRAGMA synchronous=%s" % self.synchronous)

@@ -139,12 +139,13 @@ def make_app(instance: Instance) -> Observed:
 
 
 def recover_interrupted_writes(instance: Instance) -> None:
-    """Roll back feeds that a crash interrupted, before serving anything."""
-    from radicale_wcap.trumba.journal import recover
+    """Finish what a crashed process left (storage/consistency.py), calendar by
+    calendar; a calendar's next use would do it too, this saves that request."""
     try:
-        recovered = recover(instance)
+        recovered = instance.store.recover()
     except Exception:
-        logger.exception("Recovery of interrupted feed imports failed")
+        logger.exception("Recovery of interrupted writes failed; each calendar "
+                         "recovers when it is next used")
         return
     if recovered:
-        logger.warning("Rolled back %d interrupted feed import(s)", recovered)
+        logger.warning("Recovered %d calendar(s) from interrupted writes", recovered)

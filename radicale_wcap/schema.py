@@ -113,4 +113,15 @@ MIGRATIONS = (
     UPDATE sessions SET password_changed = (SELECT password_changed FROM users WHERE users.name = sessions.user);
     CREATE INDEX login_failures_last ON login_failures(last)
     """,
+    # 5: the journal serves every batch (storage/journal.py), which may span calendars:
+    # the calendars of each row, so that whoever next locks one of them finds it.
+    """
+    CREATE TABLE journal_paths (
+        journal_id INTEGER NOT NULL REFERENCES journal(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        PRIMARY KEY (journal_id, path)
+    );
+    CREATE INDEX journal_paths_path ON journal_paths(path);
+    INSERT INTO journal_paths (journal_id, path) SELECT id, path FROM journal
+    """,
 )

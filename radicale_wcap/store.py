@@ -10,19 +10,21 @@ right; never call the Radicale application while holding the lock).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import vobject
 from radicale import item as radicale_item
-from radicale import pathutils
 from radicale import storage as radicale_storage
 
 from radicale_wcap import calid as calid_mod
 from radicale_wcap import radicale_compat
 from radicale_wcap.state import services
+from radicale_wcap.storage import batch as storage_batch
+from radicale_wcap.storage.batch import href_for_uid  # noqa: F401  (doors import it from here)
+from radicale_wcap.storage.consistency import calendar_of
+from radicale_wcap.storage.locks import EXCLUSIVE, SHARED
 
 logger = logging.getLogger("radicale.wcap.store")
 
@@ -50,21 +52,6 @@ class ItemRefused(StoreError):
 
 def load_storage(configuration):
     return radicale_storage.load(configuration)
-
-
-def href_for_uid(uid: str, taken) -> str:
-    """A safe file name for a new item: the UID where it is safe, else a hash."""
-    candidate = uid + ".ics"
-    if (len(candidate) <= 200 and pathutils.is_safe_filesystem_path_component(candidate)
-            and all(c.isalnum() or c in "-_.@+=" for c in uid) and not taken(candidate)):
-        return candidate
-    digest = hashlib.sha256(uid.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-    candidate = digest + ".ics"
-    n = 1
-    while taken(candidate):
-        candidate = "%s-%d.ics" % (digest, n)
-        n += 1
-    return candidate
 
 
 def prepare_item(configuration, collection_path: str, vcalendar) -> radicale_item.Item:
@@ -122,8 +109,19 @@ class CalendarStore:
     # -- locking
     @contextlib.contextmanager
     def reading(self, path: str, user: str = "") -> Iterator[Optional[object]]:
+        """The calendar at ``path`` held shared for the block: a batch that commits
+        meanwhile is seen entirely or not at all."""
+        path = calid_mod.normalize_path(path)
         with self.storage.acquire_lock("r", user):
-            yield self._discover(path)
+            if calendar_of(path) != path:
+                yield self._discover(path)
+                return
+            with self.storage.calendar_lock([path], SHARED):
+                yield self._discover(path)
+
+    def batch(self, paths, user: str = "", request: str = "batch"):
+        """All-or-nothing writes of many items in ``paths`` (storage/batch.py)."""
+        return storage_batch.Batch(self.storage, paths, user, request)
 
     @contextlib.contextmanager
     def writing(self, path: str, user: str = "", request: str = "WCAP"
@@ -131,6 +129,23 @@ class CalendarStore:
         with self.storage.acquire_lock("w", user, path=calid_mod.normalize_path(path),
                                        request=request, actor=user):
             yield self._discover(path)
+
+    def recover(self) -> int:
+        """Finish what dead writers left (rolled-back batches, announced files), one
+        calendar at a time under that calendar's lock only; the next use of a
+        calendar does the same, so this only saves a first request the wait."""
+        svc = self.services
+        groups = {tuple(p.paths) for p in svc.journal.pending()}
+        groups |= {(path,) for path, _ in svc.intents.pending()}
+        for paths in sorted(groups):
+            with self.storage.acquire_lock("r"):
+                with self.storage.calendar_lock(paths, EXCLUSIVE):
+                    pass
+        return len(groups)
+
+    def calendar_at(self, path: str):
+        """The calendar at ``path`` or None; the caller holds its lock."""
+        return self._discover(path)
 
     def _discover(self, path: str):
         path = calid_mod.normalize_path(path)

@@ -31,6 +31,7 @@ from radicale.storage import multifilesystem
 from radicale_wcap import calid as calid_mod
 from radicale_wcap import radicale_compat
 from radicale_wcap.state import services
+from radicale_wcap.storage import consistency
 from radicale_wcap.storage import privacy as privacy_hooks
 from radicale_wcap.storage.limits import ItemLimits, ItemOverLimits
 
@@ -39,7 +40,7 @@ logger = logging.getLogger("radicale.wcap.storage")
 
 # Set on items that prepare_item() has already checked, so upload() does not
 # parse and check them a second time.
-VALIDATED = "_radicale_wcap_validated"
+VALIDATED = consistency.VALIDATED
 
 
 #: The name caldav_guard catches; size limits are refused with the same class.
@@ -122,6 +123,7 @@ class Collection(multifilesystem.Collection):
         if self.tag:
             self._ensure_index()
         before = svc.index.by_href(self.key, href)
+        announced = self._announce(href)
         uploaded, replaced = super().upload(href, item)
         if self.tag:
             stat = radicale_compat.item_file_stat(self, href)
@@ -136,7 +138,24 @@ class Collection(multifilesystem.Collection):
             svc.index.record_folder(self.key, radicale_compat.collection_folder(self))
             if self._is_calendar_path() and svc.registry.get(self.key) is None:
                 svc.registry.register(self.key)
+        if announced:
+            svc.intents.drop(self.key, [href])
         return uploaded, replaced
+
+    def _announce(self, href: str) -> bool:
+        """Record the intent to write ``href`` (storage/intents.py) unless a batch's
+        journal already names it."""
+        if not self.tag or consistency.in_batch(self.key):
+            return False
+        self._services.intents.note(self.key, href)
+        return True
+
+    def reconcile_files(self, hrefs) -> None:
+        """Re-read just these files into the index (after a crash; see consistency.py)."""
+        ledger = self._services.ledger
+        self._services.index.reconcile_hrefs(
+            self, hrefs, on_removed=self._bury_unnoticed,
+            on_added=lambda href, uid: ledger.revive(self.key, uid))
 
     def delete(self, href: Optional[str] = None) -> None:
         svc = self._services
@@ -150,12 +169,15 @@ class Collection(multifilesystem.Collection):
         if self.tag:
             self._ensure_index()
         before = svc.index.by_href(self.key, href)
+        announced = self._announce(href)
         super().delete(href)
         if self.tag:
             svc.index.remove(self.key, href)
             if before is not None:
                 svc.ledger.bury(self.key, before.uid, href, before.component)
             svc.index.record_folder(self.key, radicale_compat.collection_folder(self))
+        if announced:
+            svc.intents.drop(self.key, [href])
 
     def _clean_history(self):
         radicale_compat.throttled_clean_history(self, super()._clean_history)
@@ -235,8 +257,9 @@ class Collection(multifilesystem.Collection):
         return items
 
 
-class Storage(privacy_hooks.StorageGuard, multifilesystem.Storage):
-    _collection_class = privacy_hooks.guarded(Collection)
+class Storage(privacy_hooks.StorageGuard, consistency.ConsistentStorage,
+              multifilesystem.Storage):
+    _collection_class = privacy_hooks.guarded(consistency.locked_reads(Collection))
 
     def create_collection(self, href: str, items=None, props=None):
         # Radicale's whole-calendar PUT: its items do not pass through upload().

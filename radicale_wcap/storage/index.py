@@ -119,6 +119,15 @@ INDEX_MIGRATIONS = (
     DELETE FROM alarms;
     CREATE INDEX items_beyond ON items(path, recurring, complete, expanded_until)
     """,
+    # 5: single-item write intents (storage/intents.py), written before the file.
+    """
+    CREATE TABLE intents (
+        path TEXT NOT NULL,
+        href TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (path, href)
+    )
+    """,
 )
 
 
@@ -277,6 +286,26 @@ class ItemIndex:
                         path, rows, len(removed))
             metrics.index_rebuilt(rows)
         return rows, len(removed)
+
+    def reconcile_hrefs(self, collection, hrefs, on_removed=None, on_added=None) -> None:
+        """Bring the rows of just these files in line with the folder (write intents,
+        a batch's journal): no listing of the folder, whatever its mtime says."""
+        path = normalize_path(collection.path)
+        for href in sorted(set(hrefs)):
+            stat = radicale_compat.item_file_stat(collection, href)
+            item = radicale_compat.get_item(collection, href) if stat is not None else None
+            before = self.by_href(path, href)
+            if item is None:
+                if before is not None:
+                    self.remove(path, href)
+                    if on_removed is not None:
+                        on_removed(href, before.uid, before.component)
+                continue
+            self.upsert(path, href, item, stat.st_mtime_ns, stat.st_size)
+            if before is not None and before.uid != item.uid and on_removed is not None:
+                on_removed(href, before.uid, before.component)
+            if on_added is not None:
+                on_added(href, item.uid)
 
     def _reconcile_batch(self, collection, path, hrefs, on_disk, indexed, on_added) -> int:
         rows = 0

@@ -36,8 +36,9 @@ from radicale_wcap.state import services
 logger = logging.getLogger("radicale.wcap.privacy")
 
 # Request names (``acquire_lock(..., request=...)``) of writes made on someone else's
-# behalf: wcap/scheduling.py, trumba/door.py, trumba/journal.py.
-ON_BEHALF = frozenset({"WCAP scheduling", "feed", "feed-recovery"})
+# behalf: wcap/scheduling.py, trumba/door.py, and the rollback of a batch
+# (storage/consistency.py).
+ON_BEHALF = frozenset({"WCAP scheduling", "feed", "batch-recovery"})
 
 
 @dataclass
@@ -49,6 +50,17 @@ class Writer:
 
 
 _WRITER: ContextVar[Optional[Writer]] = ContextVar("radicale_wcap_writer", default=None)
+
+
+@contextlib.contextmanager
+def acting(request: str, user: str = "") -> Iterator[None]:
+    """Writes made outside ``acquire_lock("w")`` (a batch, a recovery) name their
+    writer here, so that the same check applies to them."""
+    token = _WRITER.set(Writer(user or "", request or ""))
+    try:
+        yield
+    finally:
+        _WRITER.reset(token)
 
 
 def _writer_view(configuration, collection_path: str) -> Optional[privacy.View]:

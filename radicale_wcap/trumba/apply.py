@@ -2,8 +2,8 @@
 
 ``feed.py`` knows nothing of the store; this module decides, per UID, whether
 the feed adds, modifies, leaves alone or deletes an event, and writes the
-result through ``CalendarStore`` under one journal (journal.py), so that the
-calendar is either as before or as after the feed.
+result as one batch of the store (``storage/batch.py``), so that the calendar is
+either as before or as after the feed, whatever stops it.
 
 Decisions (also in docs/trumba.md):
 
@@ -29,15 +29,12 @@ Decisions (also in docs/trumba.md):
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
-from radicale_wcap import radicale_compat
 from radicale_wcap import store as store_mod
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.feed import Feed, FeedEvent
-from radicale_wcap.trumba.journal import Entry, Journal, collection_at, roll_back
 from radicale_wcap.trumba.origins import Origin, Origins
 from radicale_wcap.trumba.report import Message
 
@@ -45,11 +42,6 @@ logger = logging.getLogger("radicale.wcap.trumba.apply")
 
 ADD, MODIFY, DELETE = "add", "modify", "delete"
 MESSAGE_CODES = {ADD: Code.EVENT_ADDED, MODIFY: Code.EVENT_MODIFIED, DELETE: Code.EVENT_DELETED}
-
-# Test-only: called with the 0-based number of each write before it happens,
-# so tests can fail the third write without mocking Radicale.
-before_write: Optional[Callable[[int], None]] = None
-
 
 class FeedRefused(Exception):
     """The whole feed is refused after comparing with the calendar; nothing changed."""
@@ -114,7 +106,7 @@ def family_uids(store, registry, path: str) -> Dict[str, str]:
     """UID -> calendar path for the other calendars of the tree; the lock is held."""
     uids: Dict[str, str] = {}
     for other in family_paths(registry, path):
-        collection = collection_at(store, other)
+        collection = store.calendar_at(other)
         if collection is None:
             continue
         for row in collection.index().all(collection.key):
@@ -173,54 +165,30 @@ def plan_feed(feed: Feed, *, rows: Dict[str, object], origins: Dict[str, Origin]
     return plan
 
 
-def apply_plan(store, collection, plan: Plan, *, journal: Journal, feed_name: str
-               ) -> List[Message]:
-    """Write the plan under the caller's write lock; all or nothing. Returns 110x messages."""
+def apply_plan(batch, collection, plan: Plan, *, feed_name: str) -> List[Message]:
+    """Write the plan in the caller's batch, with the feed's origins; all or nothing.
+    Returns the 110x messages."""
     if not plan.changes:
         return []
-    index = collection.index()
-    folder = radicale_compat.collection_folder(collection)
-    taken: Set[str] = set()
-
-    def is_taken(href: str) -> bool:
-        return href in taken or os.path.lexists(os.path.join(folder, href))
-
-    entries = []
     for change in plan.changes:
-        row = index.by_uid(collection.key, change.uid)
-        old = None
-        if row is not None:
-            change.href = row.href
-            old = collection.get_hrefs([row.href])[0].serialize()
+        if change.action == DELETE:
+            batch.delete(collection.key, change.uid)
         else:
-            change.href = store_mod.href_for_uid(change.uid, is_taken)
-        taken.add(change.href)
-        entries.append(Entry(change.uid, change.href, old,
-                             None if change.action == DELETE else change.item.etag))
-    journal_id = journal.begin(collection.key, entries)
-    recorded: List[Origin] = []
-    deleted: List[str] = []
+            change.href = batch.put(collection.key, change.item)
+
+    def record_origins(connection) -> None:
+        events = {c.uid: c.event for c in plan.changes if c.action != DELETE}
+        Origins.record(connection, collection.key, [
+            Origin(w.uid, feed_name, events[w.uid].fingerprint, w.result.etag)
+            for w in batch.writes if w.item is not None])
+        Origins.forget(connection, collection.key,
+                       [c.uid for c in plan.changes if c.action == DELETE])
+
     try:
-        for number, change in enumerate(plan.changes):
-            if before_write is not None:
-                before_write(number)
-            if change.action == DELETE:
-                store.delete_uid(collection, change.uid)
-                deleted.append(change.uid)
-            else:
-                uploaded, _ = store.put(collection, change.item, change.href)
-                recorded.append(Origin(change.uid, feed_name, change.event.fingerprint,
-                                       uploaded.etag))
-        with journal.db.transaction() as c:
-            Origins.record(c, collection.key, recorded)
-            Origins.forget(c, collection.key, deleted)
-            Journal.finish(c, journal_id)
+        batch.commit(on_commit=record_origins)
     except Exception:
-        logger.exception("Feed %s into %s failed part-way; rolling back",
+        logger.exception("Feed %s into %s failed part-way and was rolled back",
                          feed_name, collection.key)
-        roll_back(store, collection, entries)
-        with journal.db.transaction() as c:
-            Journal.finish(c, journal_id)
         raise
     return [Message(MESSAGE_CODES[c.action], uid=c.uid, line=c.line) for c in plan.changes]
 

@@ -33,7 +33,6 @@ from radicale_wcap.trumba import apply as apply_mod
 from radicale_wcap.trumba import subscription
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.feed import FeedError, parse_feed
-from radicale_wcap.trumba.journal import Journal, recover_locked
 from radicale_wcap.trumba.origins import Origins
 from radicale_wcap.trumba.report import Message, http_status, render_response
 
@@ -229,18 +228,16 @@ class TrumbaDoor:
                 raise result
             return result
 
-        journal = Journal(db)
-        with store.writing(path, user, "feed") as collection:
+        with store.batch([path], user, "feed") as batch:
+            collection = batch.calendar(path)
             if collection is None:
                 raise _Refusal(404, "the calendar of this web name is gone")
-            recover_locked(store, journal)
             plan = apply_mod.plan_feed(
                 feed, rows=_rows(collection), origins=origins.of_calendar(path),
                 family=apply_mod.family_uids(store, self.instance.registry, path),
                 policy=policy, prepare=prepare)
             prepared.clear()
-            applied = apply_mod.apply_plan(store, collection, plan, journal=journal,
-                                           feed_name=feed_name)
+            applied = apply_mod.apply_plan(batch, collection, plan, feed_name=feed_name)
         return plan, applied
 
 

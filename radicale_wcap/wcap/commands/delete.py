@@ -10,8 +10,8 @@ Lightning hides (§4 quirk 15). Per entry the answer carries ``delete_layer_errn
 ``delete_event_count``/``delete_todo_count`` (occurrences removed); the iCalendar/XML
 answer a status component per deleted UID, as the manual's example.
 
-All entries of one request are validated first and written in one ``store.writing``
-block. An organizer's deletion then cancels the attendees' copies of their event
+All entries of one request are validated first and written as one batch of the store
+(all or nothing). An organizer's deletion then cancels the attendees' copies of their event
 (`scheduling`); a copy it may not remove is the answer's errno (28 or 45), the entry's
 own ``delete_layer_errno`` staying 0, and its status names the attendee.
 """
@@ -200,8 +200,9 @@ def delete_by_id(ctx, params, component: str) -> Result:
         errnos.append(0)
         counts.append(count)
     done = []
-    with instance.store.writing(calendar.path, ctx.user, "WCAP " + ctx.command.name) \
-            as collection:
+    with instance.store.batch([calendar.path], ctx.user, "WCAP " + ctx.command.name) \
+            as batch:
+        collection = batch.calendar(calendar.path)
         if collection is None:
             raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
         final = {}
@@ -213,10 +214,11 @@ def delete_by_id(ctx, params, component: str) -> Result:
                 _fail(uids, errnos, counts, uid, ctx.command.failed)
                 continue
             if item is None:
-                instance.store.delete_uid(collection, uid)
+                batch.delete(collection.key, uid)
             else:
-                instance.store.put(collection, item)
+                batch.put(collection.key, item)
             done.append((uid, old, new))
+        batch.commit()
     scheduled, refusals = [], {}
     for uid, old, new in done:
         if new is None:
@@ -320,8 +322,9 @@ def delete_by_range(ctx, params, components) -> Result:
 def _delete_range(ctx, calendar, components, lo, hi) -> list:
     instance = ctx.backend.instance
     deleted = []
-    with instance.store.writing(calendar.path, ctx.user, "WCAP " + ctx.command.name) \
-            as collection:
+    with instance.store.batch([calendar.path], ctx.user, "WCAP " + ctx.command.name) \
+            as batch:
+        collection = batch.calendar(calendar.path)
         if collection is None:
             raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
         index = collection.index()
@@ -333,7 +336,7 @@ def _delete_range(ctx, calendar, components, lo, hi) -> list:
                 if row is None or row.start < lo or row.end > hi:
                     continue  # not completely within the range
                 item = collection.get_hrefs([href])
-                collection.delete(href)
-                if item:
+                if item and batch.delete(collection.key, row.uid):
                     deleted.append(item[0].vobject_item)
+        batch.commit()
     return deleted

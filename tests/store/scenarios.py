@@ -1,0 +1,71 @@
+"""The multi-item writes of every door, each set up and then run (tests only).
+
+``setup`` fills the store in the test process; ``run`` is what a child process
+does (and is killed in); ``uids`` reads what the calendar holds afterwards.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+from typing import Callable
+
+from tests.conftest import TEST_PASSWORD, add_user
+from tests.trumba.test_door_fixtures import event, feed, setup_calendar
+
+PATH = "/jdoe/calendar/"
+
+
+def _first_feed():
+    return feed(*(event("e%02d" % i, "Talk %d" % i) for i in range(10)))
+
+
+def _second_feed():
+    return feed(*(event("e%02d" % i, "Changed %d" % i) for i in range(10)),
+                *(event("n%02d" % i, "New %d" % i) for i in range(10)))
+
+
+def _wcap_sid(client, user="jdoe") -> str:
+    r = client.request("GET", "/wcap/login.wcap?user=%s&password=%s&fmt-out=text/xml"
+                       % (user, urllib.parse.quote(TEST_PASSWORD)))
+    return r.text.split("<X-NSCP-WCAP-SESSION-ID>")[1].split("<")[0]
+
+
+def setup_feed(instance, client) -> None:
+    setup_calendar(instance)
+    assert client.request("PUT", "/service/Campus.ics", _first_feed(),
+                          user="jdoe").status == 200
+
+
+def run_feed(instance, client) -> None:
+    client.request("PUT", "/service/Campus.ics", _second_feed(), user="jdoe")
+
+
+def run_range_delete(instance, client) -> None:
+    sid = _wcap_sid(client)
+    client.request("GET", "/wcap/deletecomponents_by_range.wcap?id=%s&calid=jdoe"
+                   "&dtstart=20250101T000000Z&dtend=20251231T000000Z&fmt-out=text/xml" % sid)
+
+
+def setup_single(instance, client) -> None:
+    add_user(instance, "jdoe")
+
+
+def run_single(instance, client) -> None:
+    body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN",
+                        *event("lonely", "Written before the crash"), "END:VCALENDAR", ""])
+    client.request("PUT", PATH + "lonely.ics", body, {"Content-Type": "text/calendar"},
+                   user="jdoe")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    setup: Callable
+    run: Callable
+
+
+SCENARIOS = {
+    "feed": Scenario(setup_feed, run_feed),
+    "range-delete": Scenario(setup_feed, run_range_delete),
+    "single": Scenario(setup_single, run_single),
+}

@@ -5,7 +5,9 @@ Radicale documents only its plugin base classes; what is used here has no
 public equivalent:
 
 * the file-system folder of a collection (``Collection._filesystem_path``),
-  needed to notice items written by other programs (folder mtime + scandir);
+  needed to notice items written by other programs (folder mtime + scandir),
+  and of the homes (``Storage._get_collection_root_folder``), where a crash
+  leaves Radicale's temporary folders;
 * single-item loads without listing the folder (``Collection._get``);
 * ``Collection._get`` is wrapped by an in-memory memo of loaded items;
 * ``Collection._clean_history`` is throttled (it is O(items) per write);
@@ -29,6 +31,11 @@ from radicale import pathutils
 
 def collection_folder(collection) -> str:
     return collection._filesystem_path
+
+
+def collection_root_folder(storage) -> str:
+    """The folder holding the users' homes (``collection-root``)."""
+    return storage._get_collection_root_folder()
 
 
 def props_file(collection) -> str:

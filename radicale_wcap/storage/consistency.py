@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
 import threading
+import time
 from typing import Iterable, Iterator, List, Optional
 
 from radicale import item as radicale_item
@@ -45,6 +48,10 @@ RECOVERY = "batch-recovery"
 VALIDATED = "_radicale_wcap_validated"
 
 _batch = threading.local()
+
+TIDY_INTERVAL = 3600.0
+TEMPORARY_AGE = 3600.0
+_tidied: dict = {}
 
 
 def calendar_of(path: Optional[str]) -> Optional[str]:
@@ -93,7 +100,39 @@ class ConsistentStorage:
             return
         with super().acquire_lock("r", user):
             with self.calendar_lock(calendars, EXCLUSIVE):
+                for calendar in calendars:
+                    self._tidy_home(calendar)
                 yield
+
+    def _tidy_home(self, calendar: str) -> None:
+        """Remove the ``.Radicale.tmp-*`` folders a crashed whole-calendar PUT or
+        calendar delete left in the calendar's home (Radicale removes them only on
+        its way out). Once an hour per home and process, and only old ones: a live
+        request in another process may be filling a young one."""
+        home = calendar_of(calendar).strip("/").split("/")[0]
+        now = time.monotonic()
+        last = _tidied.get((id(self), home))
+        if last is not None and now - last < TIDY_INTERVAL:
+            return
+        _tidied[(id(self), home)] = now
+        folder = os.path.join(radicale_compat.collection_root_folder(self), home)
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            if not entry.name.startswith(".Radicale.tmp-"):
+                continue
+            try:
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime < TEMPORARY_AGE:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+                logger.warning("Removed %s, left by an interrupted write", entry.path)
+            except OSError as e:
+                logger.warning("Could not remove %s: %s", entry.path, e)
 
     @contextlib.contextmanager
     def calendar_lock(self, paths: Iterable[str], mode: str) -> Iterator[List[str]]:

@@ -137,3 +137,22 @@ def test_a_long_batch_does_not_hold_up_another_calendar(tmp_path):
     assert response.status == 201
     assert still_running, "the batch ended before the other write: nothing was shown"
     assert elapsed < 4.0
+
+
+def test_temporary_folders_a_crash_left_are_removed_when_old(tmp_path):
+    from radicale_wcap.storage import consistency
+    folder = prepared(tmp_path, "single")
+    home = os.path.join(folder, "collections", "collection-root", "jdoe")
+    old, young = (os.path.join(home, ".Radicale.tmp-" + n) for n in ("old", "young"))
+    for name in (old, young):
+        os.makedirs(os.path.join(name, "calendar"))
+    hours_ago = time.time() - 2 * consistency.TEMPORARY_AGE
+    os.utime(old, (hours_ago, hours_ago))
+    consistency._tidied.clear()
+    _, client = reopened(folder)
+    body = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:w\r\n"
+            "DTSTAMP:20250101T000000Z\r\nDTSTART:20250110T100000Z\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n")
+    assert client.request("PUT", PATH + "w.ics", body, {"Content-Type": "text/calendar"},
+                          user="jdoe").status == 201
+    assert not os.path.exists(old) and os.path.exists(young)

@@ -25,8 +25,10 @@ Decisions (also in docs/trumba.md):
 * Duplicate UID (same UID and RECURRENCE-ID twice): the first one is imported,
   the later one is rejected with 2102.
 * An event without UID, or (except in METHOD:CANCEL) without SUMMARY is rejected
-  with 2102; without a usable DTSTART with 2103.  Overrides of a rejected master
-  are rejected with it.
+  with 2102; without a usable DTSTART with 2103.  A rejection caused by one
+  property carries that property's line (a bad DTSTART's), not the line the
+  event begins on: senders look for the fault on the line they are given.
+  Overrides of a rejected master are rejected with it.
 * Floating DATE-TIMEs (DTSTART, DTEND, DUE, RDATE, EXDATE, RECURRENCE-ID) get
   ``TZID=<calendar_tzid>``; a TZID neither defined in the feed nor known to
   the IANA database gets 2103 and becomes the calendar's zone.  X-WR-TIMEZONE
@@ -866,11 +868,15 @@ def _collect_events(feed: Feed, vevents: list[Component], zones: _Zones, cancel:
                     limits: ItemLimits) -> None:
     groups: dict[str, list[Component]] = {}
     first_line: dict[tuple[str, tuple[str, str] | None], int] = {}
-    failed_masters: dict[str, Message] = {}
+    failed_masters: dict[str, tuple[Message, int]] = {}  # uid -> (why, master's line)
     warnings: dict[int, list[Message]] = {}  # by id(component)
 
-    def reject(comp: Component, uid: str | None, code: Code, detail: str) -> Message:
-        message = Message(code, uid=uid, line=comp.line, detail=f"Event not imported: {detail}")
+    def reject(comp: Component, uid: str | None, code: Code, detail: str,
+               line: int | None = None) -> Message:
+        # ``line``: the property at fault (a DTSTART's 2103 names its own line, so
+        # that the sender can find it); else the line the event begins on.
+        message = Message(code, uid=uid, line=line or comp.line,
+                          detail=f"Event not imported: {detail}")
         feed.rejected.append(message)
         return message
 
@@ -881,9 +887,9 @@ def _collect_events(feed: Feed, vevents: list[Component], zones: _Zones, cancel:
             _check_vevent(comp, zones, cancel)
         except _Rejected as rejected:
             where = f"line {rejected.line}: " if rejected.line else ""
-            message = reject(comp, uid, rejected.code, where + rejected.detail)
+            message = reject(comp, uid, rejected.code, where + rejected.detail, rejected.line)
             if uid is not None and comp.get("RECURRENCE-ID") is None:
-                failed_masters.setdefault(uid, message)
+                failed_masters.setdefault(uid, (message, comp.line))
             feed.messages.extend(Message(c, uid=uid, line=ln, detail=d) for c, ln, d in comp.warnings)
             continue
         warnings[id(comp)] = [Message(c, uid=uid, line=ln, detail=d) for c, ln, d in comp.warnings]
@@ -902,9 +908,9 @@ def _collect_events(feed: Feed, vevents: list[Component], zones: _Zones, cancel:
                           key=lambda m: m.line or 0)
         has_master = any(_recurrence_key(comp) is None for comp in group)
         if uid in failed_masters and not has_master:
-            cause = failed_masters[uid]
+            cause, master_line = failed_masters[uid]
             for comp in group:
-                reject(comp, uid, cause.code, f"its master event (line {cause.line}) was not imported")
+                reject(comp, uid, cause.code, f"its master event (line {master_line}) was not imported")
             feed.messages.extend(messages)
             continue
         fingerprint = _fingerprint(group)

@@ -241,3 +241,21 @@ def test_get_feed_public_and_private(cl, inst):
     inst.registry.set_acl(PATH, "@@o^a^r^g;@^c^r^g")
     assert cl.request("GET", URL).status == 200
     assert cl.request("GET", "/service/Nope.ics").status == 404
+
+
+def _bad_dtstart_feed() -> bytes:
+    # bad-start: BEGIN on line 10, its DTSTART on 13; bad-end: DTEND 21, DURATION 22
+    return feed(event("good-1"),
+                ["BEGIN:VEVENT", "UID:bad-start", "DTSTAMP:20250101T000000Z",
+                 "DTSTART:2025-01-10 10:00", "SUMMARY:x", "END:VEVENT"],
+                event("bad-end", "Talk", "20250110T100000Z", "DTEND:20251310T110000Z",
+                      "DURATION:PT1X"))
+
+
+def test_feed_report_names_the_offending_property_line(cl, inst):
+    """2103/2105 carry the line of the property at fault, in the XML report a feed
+    sender reads, both for a rejected event and for a dropped property."""
+    found = {(code, uid): line for code, uid, line in messages(put(cl, _bad_dtstart_feed()))}
+    assert found[(2103, "bad-start")] == "13"      # DTSTART, not the BEGIN on line 10
+    assert found[(2103, "bad-end")] == "21"        # its DTEND
+    assert found[(2105, "bad-end")] == "22"        # its DURATION

@@ -131,7 +131,8 @@ def test_broken_fixture_warnings_and_rejections(feed_bytes):
     assert codes(events["broken-1@example.org"].messages) == [(2103, 16), (2101, 18), (2102, 19)]
     assert all(m.uid == "broken-1@example.org" for m in events["broken-1@example.org"].messages)
     assert codes(events["broken-2@example.org"].messages) == [(2105, 24), (2105, 28)]
-    assert codes(feed.rejected) == [(2102, 32), (2103, 36)]
+    # the 2103 names the bad DTSTART's line (38), not the event's BEGIN (36)
+    assert codes(feed.rejected) == [(2102, 32), (2103, 38)]
     assert [m.uid for m in feed.rejected] == [None, "broken-4@example.org"]
     assert all(m.detail.startswith("Event not imported") for m in feed.rejected)
     assert "line 38" in feed.rejected[1].detail
@@ -204,7 +205,8 @@ def test_rejected_events_leave_the_rest():
     assert [e.uid for e in feed.events] == ["ok-1", "ok-2"]
     assert [(m.uid, int(m.code)) for m in feed.rejected] == [
         (None, 2102), ("no-start", 2103), ("bad-start", 2103), ("no-summary", 2102)]
-    assert [m.line for m in feed.rejected] == [11, 15, 20, 26]
+    # no UID / no DTSTART / no SUMMARY: the event's BEGIN line; a bad DTSTART: its own line
+    assert [m.line for m in feed.rejected] == [11, 15, 23, 26]
 
 
 def test_override_of_rejected_master_is_rejected_too():

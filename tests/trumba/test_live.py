@@ -114,3 +114,10 @@ def test_concurrent_full_feeds_serialise(server):
         prefixes = {uid.split("-")[0] for uid in uids}
         assert len(prefixes) == 1 and len(uids) == 40, sorted(uids)[:5]
         assert set(dav_uids(server, "tom")[0]) == uids
+
+
+def test_feed_report_names_the_offending_property_line_over_http(server):
+    from tests.trumba.test_door import _bad_dtstart_feed
+    r = server.client.request("PUT", "/service/TomFeed.ics", _bad_dtstart_feed(), user="tom")
+    found = {(code, uid): line for code, uid, line in messages(r)}
+    assert found[(2103, "bad-start")] == "13" and found[(2105, "bad-end")] == "22"

@@ -10,10 +10,12 @@ values so that handlers never see text:
   itself (``calid=a;b%3Ac``, ``rrules="FREQ%3DWEEKLY%3BCOUNT%3D5"``) and a decode-then-
   split parser would cut a rule at its ``%3B``. ``%22`` and ``%5E`` count as ``"`` and
   ``^`` too (Necko may encode them).
-* A GET query keeps ``+`` literal (Lightning sends ``categories`` unencoded and writes a
-  space as ``%20``; every manual example does too); an
-  ``application/x-www-form-urlencoded`` POST body decodes ``+`` as a space (that is what
-  the form encoding means).
+* ``+`` is a space and ``%2B`` a plus, in a GET query as in an
+  ``application/x-www-form-urlencoded`` POST body: that is the form encoding every
+  CGI-era server decoded, and clients that build queries with a form
+  encoder (Java's ``URLEncoder``, PHP's ``urlencode``, Python's ``urlencode``)
+  send ``summary=Team+meeting`` for "Team meeting". Lightning writes a space as ``%20``
+  and a plus as ``%2B`` (``encodeURIComponent``), so it reads the same either way.
 * Repeated keys: list-typed parameters concatenate (``calid=a&calid=b`` == ``calid=a;b``),
   ``repeat=True`` parameters (``cal`` of set_calprops) keep one entry per occurrence,
   scalars keep the last occurrence.
@@ -74,7 +76,7 @@ def split_pairs(text: str, plus_is_space: bool) -> list[tuple[str, str]]:
         key, _, value = chunk.partition("=")
         key = (unquote_plus if plus_is_space else unquote)(key).strip()
         if plus_is_space:
-            # '+' is a space in a form body; turn it into %20 now so that the later
+            # '+' is a space in form encoding; turn it into %20 now so that the later
             # per-item decoding (which never treats '+' specially) sees a space.
             value = value.replace("+", "%20")
         if key:
@@ -86,7 +88,7 @@ def raw_request(query: str, body: bytes | str | None = None,
                 content_type: str | None = None) -> dict[str, list[str]]:
     """All raw (still-encoded) values per key, from a GET query and a form POST body."""
     values: dict[str, list[str]] = {}
-    for key, value in split_pairs(query or "", plus_is_space=False):
+    for key, value in split_pairs(query or "", plus_is_space=True):
         values.setdefault(key, []).append(value)
     if body and (content_type or "").split(";")[0].strip().lower() == FORM_CONTENT_TYPE:
         if isinstance(body, bytes):

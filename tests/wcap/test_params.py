@@ -140,8 +140,12 @@ def test_form_post_body_and_plus():
     body = b"calid=jdoe&summary=new+year%20event&categories=a;b"
     p = parse("storeevents", "fmt-out=text/xml", body, "application/x-www-form-urlencoded; charset=utf-8")
     assert p["summary"] == "new year event" and p["categories"] == ["a", "b"]
-    # In a GET query '+' is literal (Lightning sends categories unencoded).
-    assert parse("storeevents", "calid=jdoe&categories=C++")["categories"] == ["C++"]
+    # In a GET query too '+' is a space and %2B a plus (form encoding, as CGI decoded it).
+    assert parse("storeevents", "calid=jdoe&summary=Team+meeting")["summary"] == "Team meeting"
+    assert parse("storeevents", "calid=jdoe&categories=C%2B%2B;a+b")["categories"] == [
+        "C++", "a b"]
+    assert parse("storeevents", 'calid=jdoe&rrules="FREQ%3DMONTHLY%3BBYDAY%3D%2B1MO"'
+                 )["rrules"] == ["FREQ=MONTHLY;BYDAY=+1MO"]
     # Bodies of other types are not parameters.
     assert parse("storeevents", "calid=jdoe", b"summary=x", "text/calendar")["summary"] is None
 

@@ -16,6 +16,7 @@ real server: its parameter order and encoding, and its way of reading the answer
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -87,3 +88,40 @@ def test_form_encoded_query_plus_is_a_space(server):
                         f"&summary={enc('A + B')}&fetch=1&fmt-out=text%2Fcalendar"
                         f"&uid=fe-1&calid={enc(user)}", "text/calendar")
     assert again.value("SUMMARY") == "A + B"
+
+
+# ---------------------------------------------------------------- per-layer errors
+
+FORMATS = ("text/calendar", "text/xml", "text/js")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_denied_layer_names_its_calendar(server, fmt):
+    """fetchcomponents_by_range over calid=own;other, other denied (28): the denied
+    layer names its calendar, so a client asks free/busy for the right one (what
+    php-wcap-client and Lightning do on 28)."""
+    own, other = server.user("pl.own"), server.user("pl.other")
+    sid = server.login(own)
+    answer = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&dtstart=20240101T000000Z"
+                         f"&dtend=20240201T000000Z&fmt-out={enc(fmt)}"
+                         f"&calid={own};{other}", fmt)
+    if fmt == "text/calendar":
+        # regex over the text, as the CS 6-era clients read it
+        found = re.findall(r"^X-NSCP-CALPROPS-RELATIVE-CALID(;[^:\r\n]*)?:(.*)$",
+                           answer.text.replace("\r\n", "\n"), re.M)
+        assert [calid for _, calid in found] == [own, other]
+        assert found[0][0] == "" and found[1][0] == ";X-NSCP-WCAP-ERRNO=28"
+    elif fmt == "text/xml":
+        layers = [(i.findtext("X-NSCP-CALPROPS-RELATIVE-CALID"), i.findtext("X-NSCP-WCAP-ERRNO"))
+                  for i in answer.xml.iter("iCal")]
+        assert layers == [(own, "0"), (other, "28")]
+        denied = [i.findtext("X-NSCP-CALPROPS-RELATIVE-CALID") for i in answer.xml.iter("iCal")
+                  if i.findtext("X-NSCP-WCAP-ERRNO") == "28"]
+        freebusy = server.wcap(f"/get_freebusy.wcap?id={sid}&calid={';'.join(denied)}"
+                               "&dtstart=20240101T000000Z&dtend=20240201T000000Z"
+                               "&fmt-out=text%2Fxml", "text/xml")
+        assert freebusy.errno == 0
+        assert freebusy.value("X-NSCP-CALPROPS-RELATIVE-CALID") == other
+    else:
+        assert [(c["calid"], c["errno"]) for c in answer.js["calprops"]] == [
+            (own, 0), (other, 28)]

@@ -73,8 +73,29 @@ def test_ical_is_one_valid_vcalendar_with_hostile_text():
     assert cal["X-NSCP-CALPROPS-NAME"]  # the calprop survived folding and escaping
     parsed = vobject.readOne(body.decode("utf-8"))
     assert parsed.vevent.uid.value == "u1" and parsed.vtodo.uid.value == "t1"
-    # calprops of the second calendar follow the first calendar's components
-    assert lines.index("X-NSCP-CALPROPS-RELATIVE-CALID:susan") > lines.index("END:VTODO")
+    # calprops of the second calendar follow the first calendar's components; its calid
+    # line says the layer failed (the one X-NSCP-WCAP-ERRNO is the command's)
+    susan = "X-NSCP-CALPROPS-RELATIVE-CALID;X-NSCP-WCAP-ERRNO=28:susan"
+    assert lines.index(susan) > lines.index("END:VTODO")
+    assert "X-NSCP-CALPROPS-RELATIVE-CALID:jdoe" in lines
+
+
+@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml"])
+def test_layer_without_props_still_names_its_calendar(fmt):
+    """A failed layer carries no calprops of its own (fetch's 28/29); the renderers
+    name its calendar anyway."""
+    result = Result(errno=0, calendars=[CalendarLayer("a", [], [], errno=0),
+                                        CalendarLayer("mailto:b@example.com", [], [], errno=29)])
+    _, body = render(result, fmt)
+    if fmt == "text/xml":
+        icals = parse_xml(body).findall("iCal")
+        assert [i.findtext("X-NSCP-CALPROPS-RELATIVE-CALID") for i in icals] == [
+            "a", "mailto:b@example.com"]
+    else:
+        lines = ical_lines(body)
+        assert lines[4:6] == ["X-NSCP-CALPROPS-RELATIVE-CALID:a",
+                              "X-NSCP-CALPROPS-RELATIVE-CALID;X-NSCP-WCAP-ERRNO=29:"
+                              "mailto:b@example.com"]
 
 
 def test_ical_does_not_add_uid_or_dtstamp():

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from ..result import CalendarLayer, Prop
+
 PRODID = "-//radicale_wcap//WCAP 3.0//EN"
 ICAL_VERSION = "2.0"
 
@@ -46,6 +48,23 @@ def line_value(line: Any, escaped: bool) -> tuple[str, list[tuple[str, str]]]:
     params = [(key.upper(), ",".join(str(v) for v in vals))
               for key, vals in work.params.items()]
     return value, params
+
+
+RELATIVE_CALID = "X-NSCP-CALPROPS-RELATIVE-CALID"
+
+
+def layer_props(layer: CalendarLayer) -> list[Prop]:
+    """A layer's properties, always naming its calendar first.
+
+    A layer that failed (28 denied, 29 missing) has no properties of its own, and a
+    block with only an errno does not say which calid it answers: php-wcap-client
+    collects the 28 layers of a multi-calendar fetch to ask free/busy for them, and
+    Lightning keys everything on the calid it sent (wcap-clients.md §3.3). The manual's
+    examples name every successful layer with ``X-NSCP-CALPROPS-RELATIVE-CALID``; every
+    layer, of every command and in every format, gets one (as the client sent it)."""
+    if any(p.name.upper() == RELATIVE_CALID for p in layer.props):
+        return list(layer.props)
+    return [Prop(RELATIVE_CALID, layer.calid)] + list(layer.props)
 
 
 def children(component: Any) -> Iterator[Any]:

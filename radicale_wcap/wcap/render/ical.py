@@ -19,6 +19,9 @@ Deviations from the manual, each for a client:
   (wcap-clients.md §3.1). Each calendar's calprops precede its components, so the
   ``X-NSCP-CALPROPS-RELATIVE-CALID`` line still starts each calendar's block.
 * ``X-NSCP-WCAP-ERRNO`` in every answer (the manual's version/get_guids examples omit it).
+* Every calendar's block begins with its ``X-NSCP-CALPROPS-RELATIVE-CALID``, a failed
+  one's with the layer's errno as a parameter (the manual's per-calid VCALENDARs each
+  had their own errno line; `base.layer_props`).
 
 Lines end in CRLF and fold at 75 octets without splitting a UTF-8 character.
 """
@@ -27,8 +30,8 @@ from __future__ import annotations
 
 import re
 
-from .base import (ICAL_VERSION, PRODID, Rendered, children, is_component, line_value,
-                   strip_controls)
+from .base import (ICAL_VERSION, PRODID, RELATIVE_CALID, Rendered, children, is_component,
+                   layer_props, line_value, strip_controls)
 from ..result import Prop, Result
 
 
@@ -73,6 +76,17 @@ def prop_line(prop: Prop) -> str:
     return content_line(prop.name, escape_text(prop.value), prop.params)
 
 
+def _layer_prop_line(prop: Prop, layer) -> str:
+    """A layer's calprop; its calid line carries the layer's errno when that is not 0
+    (``X-NSCP-CALPROPS-RELATIVE-CALID;X-NSCP-WCAP-ERRNO=28:jsmith``): the one VCALENDAR
+    has a single ``X-NSCP-WCAP-ERRNO``, the command's, and a parameter is where a
+    text/calendar client can see which calendar failed and why."""
+    if prop.name.upper() == RELATIVE_CALID and layer.errno:
+        prop = Prop(prop.name, prop.value, (("X-NSCP-WCAP-ERRNO", str(int(layer.errno))),)
+                    + tuple(prop.params))
+    return prop_line(prop)
+
+
 def component_text(component) -> str:
     if isinstance(component, Rendered):
         return component.text
@@ -95,7 +109,7 @@ def render(result: Result) -> str:
     out += [prop_line(p) for p in result.props]
     out += [content_line(f"X-NSCP-GUID{i}", escape_text(g)) for i, g in enumerate(result.guids)]
     for layer in result.calendars:
-        out += [prop_line(p) for p in layer.props]
+        out += [_layer_prop_line(p, layer) for p in layer_props(layer)]
         out += [component_text(c) for c in layer.components]
     out += [component_text(c) for c in result.components]
     out.append(fold(f"X-NSCP-WCAP-ERRNO:{int(result.errno)}"))

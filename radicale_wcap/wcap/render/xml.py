@@ -34,8 +34,8 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape, quoteattr
 
-from .base import (ICAL_VERSION, PRODID, Rendered, children, is_component, line_value,
-                   strip_controls)
+from .base import (ICAL_VERSION, PRODID, Rendered, children, is_component, layer_props,
+                   line_value, strip_controls)
 from ..result import Prop, Result
 
 # iCalendar name -> element name.
@@ -131,7 +131,7 @@ def render(result: Result) -> str:
         out.append(_ical_open(result))
         if index == 0:
             out += head
-        out += [prop_element(p) for p in layer.props]
+        out += [prop_element(p) for p in layer_props(layer)]
         out += [component_xml(c) for c in layer.components]
         out += [element("X-NSCP-WCAP-ERRNO", str(int(errno))), "</iCal>\n"]
     out.append("</iCalendar>\n")

@@ -19,9 +19,16 @@ Which components a request touches is the manual's "Recurrence Handling" ``rid``
 
 The manual's mod numbers (2 future, 3 prior) are used, as in every table of the manual.
 
-Times: ``Z`` values are stored in UTC; values the client sent without ``Z`` (taken in
-``tzid`` by the parameter parser) keep their zone as ``TZID=`` so that a weekly 09:00
-meeting stays at 09:00 across DST; DATE values (isAllDay) are ``VALUE=DATE``.
+Times: DTSTART/DTEND/DUE are stored in the request's ``tzid`` zone (``TZID=`` plus its
+VTIMEZONE), whether the client sent them with ``Z`` or without (the parameter parser
+takes a value without ``Z`` in ``tzid``); RECURRENCE-ID, RDATE and EXDATE follow the
+master's DTSTART. Thunderbird sends ``dtstart=20240116T080000Z&tzid=Europe/Berlin``:
+stored in UTC, a weekly 09:00 meeting made in January would be at 10:00 in July, and
+CalDAV clients would see a UTC event. The instant is never moved (the manual: ``tzid``
+does not shift Zulu input); only its zone is kept. Without ``tzid`` (or with a UTC one)
+``Z`` values stay UTC; DATE values (isAllDay) are ``VALUE=DATE``, and an all-day
+request's date-times are not re-zoned (a UTC midnight west of Greenwich would become
+the previous day).
 """
 
 from __future__ import annotations
@@ -169,6 +176,7 @@ def compose_component(ctx, params, existing, kind: str):
     """
     failed = ctx.command.failed
     name = KIND_NAMES[kind]
+    params = in_request_zone(params, kind)
     vcal = clone(existing) if existing is not None else vobject.iCalendar()
     comps = [c for c in vcal.getChildren() if c.name.lower() == name]
     master = next((c for c in comps if "recurrence-id" not in c.contents), None)
@@ -199,6 +207,27 @@ def compose_component(ctx, params, existing, kind: str):
         _stamp(comp, now)
     _add_timezones(vcal, tzids)
     return vcal
+
+
+ZONED_PARAMS = {"event": ("dtstart", "dtend"), "todo": ("dtstart", "due")}
+
+
+def in_request_zone(params, kind: str):
+    """``params`` with its UTC DTSTART/DTEND/DUE moved into the request's ``tzid`` zone
+    (same instant), so `set_time` stores them with that TZID (module doc)."""
+    tzid = params.get("tzid") if params.sent("tzid") else None
+    if not tzid or tzid == "UTC" or (params.sent("isAllDay") and params.get("isAllDay")):
+        return params
+    zone = timezones.get_zone(tzid)
+    changed = {}
+    for key in ZONED_PARAMS[kind]:
+        value = params.get(key)
+        if params.sent(key) and isinstance(value, dt.datetime) and value.tzinfo is not None \
+                and zone_of(value) is None:
+            changed[key] = value.astimezone(zone)
+    if not changed:
+        return params
+    return type(params)({**params, **changed}, params.given)
 
 
 def _delta(new, old):

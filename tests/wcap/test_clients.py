@@ -125,3 +125,108 @@ def test_denied_layer_names_its_calendar(server, fmt):
     else:
         assert [(c["calid"], c["errno"]) for c in answer.js["calprops"]] == [
             (own, 0), (other, 28)]
+
+
+# ---------------------------------------------------------------- event time zones
+
+LIGHTNING_TAIL = ("&replace=1&fetch=1&relativealarm=1&compressed=1&recurring=1&emailorcalid=1"
+                  "&fmt-out=text%2Fcalendar&calid=")
+CALDAV_EXPAND = """<?xml version="1.0" encoding="utf-8"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+ <D:prop><C:calendar-data><C:expand start="{0}" end="{1}"/></C:calendar-data></D:prop>
+ <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+  <C:time-range start="{0}" end="{1}"/></C:comp-filter></C:comp-filter></C:filter>
+</C:calendar-query>"""
+
+
+def _store_weekly_berlin(server, user: str, sid: str, uid: str) -> WcapAnswer:
+    """Thunderbird's storeevents for a new weekly 09:00 Europe/Berlin meeting made in
+    January: UTC times plus tzid, in Lightning's parameter order (wcap-clients.md §2.3)."""
+    return server.wcap(
+        f"/storeevents.wcap?appid=mozilla-calendar&id={sid}"
+        "&dtstart=20240116T080000Z&dtend=20240116T090000Z&isAllDay=0"
+        f"&rrules=\"{enc('FREQ=WEEKLY')}\"&rdates=&exrules=&exdates="
+        f"&summary={enc('Jour fixe')}&priority=0&icsClass=PUBLIC&status=0&transparent=0"
+        "&alarmStart=&alarmPopup=&alarmEmails="
+        f"&tzid={enc('Europe/Berlin')}&uid={uid}&storetype=1&mod=4&method=1"
+        + LIGHTNING_TAIL + enc(user), "text/calendar")
+
+
+def _wall_times(lines: list[str], name: str) -> list[str]:
+    return [line for line in lines if line.split(":")[0].split(";")[0] == name]
+
+
+def test_weekly_berlin_meeting_stays_at_nine_in_summer(server):
+    user = server.user("tz.user")
+    sid = server.login(user)
+    stored = _store_weekly_berlin(server, user, sid, "jour-fixe")
+    assert stored.errno == 0, stored.text
+    # the answer: Zulu with the event's zone named, as the manual's examples do
+    assert stored.values("DTSTART") == ["20240116T080000Z"]
+    assert stored.value("X-NSCP-DTSTART-TZID") == "Europe/Berlin"
+    assert stored.value("X-NSCP-DTEND-TZID") == "Europe/Berlin"
+
+    # CalDAV clients see a Berlin event, not a UTC one
+    item = server.client.request("GET", f"/{user}/calendar/jour-fixe.ics", user=user)
+    assert item.status == 200, item.status
+    assert "DTSTART;TZID=Europe/Berlin:20240116T090000" in item.text
+    assert "DTEND;TZID=Europe/Berlin:20240116T100000" in item.text
+    assert "BEGIN:VTIMEZONE" in item.text and "TZID:Europe/Berlin" in item.text
+
+    july = "dtstart=20240715T000000Z&dtend=20240722T000000Z"
+    # WCAP expansion: 09:00 CEST is 07:00Z
+    expanded = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&{july}&calid={user}"
+                           "&fmt-out=text%2Fcalendar", "text/calendar")
+    assert _wall_times(expanded.lines, "DTSTART") == ["DTSTART:20240716T070000Z"]
+    assert expanded.value("X-NSCP-DTSTART-TZID") == "Europe/Berlin"
+    xml = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&{july}&calid={user}"
+                      "&fmt-out=text%2Fxml", "text/xml")
+    assert xml.values("START") == ["20240716T070000Z"]
+    assert xml.values("X-NSCP-DTSTART-TZID") == ["Europe/Berlin"]
+    local = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&{july}&calid={user}"
+                        f"&tzidout={enc('Europe/Berlin')}&fmt-out=text%2Fcalendar",
+                        "text/calendar")
+    assert _wall_times(local.lines, "DTSTART") == [
+        "DTSTART;TZID=Europe/Berlin:20240716T090000"]
+
+    # CalDAV expand
+    report = server.client.request(
+        "REPORT", f"/{user}/calendar/",
+        CALDAV_EXPAND.format("20240715T000000Z", "20240722T000000Z"), user=user,
+        headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
+    assert report.status == 207, report.text
+    assert "DTSTART:20240716T070000Z" in report.text
+
+    # free/busy
+    busy = server.wcap(f"/get_freebusy.wcap?id={sid}&calid={user}&{july}&busyonly=1"
+                       "&fmt-out=text%2Fxml", "text/xml")
+    assert [fb.text for fb in busy.xml.iter("FB")] == ["20240716T070000Z/20240716T080000Z"]
+
+
+def test_todo_due_keeps_its_zone(server):
+    user = server.user("tz.todo")
+    sid = server.login(user)
+    stored = server.wcap(f"/storetodos.wcap?appid=mozilla-calendar&id={sid}"
+                         "&dtstart=20240116T080000Z&due=20240716T150000Z&isAllDay=0"
+                         f"&summary=Report&tzid={enc('Europe/Berlin')}&uid=td-1&storetype=1"
+                         + LIGHTNING_TAIL + user, "text/calendar")
+    assert stored.errno == 0, stored.text
+    assert stored.values("DUE") == ["20240716T150000Z"]
+    assert stored.value("X-NSCP-DUE-TZID") == "Europe/Berlin"
+    item = server.client.request("GET", f"/{user}/calendar/td-1.ics", user=user)
+    assert "DUE;TZID=Europe/Berlin:20240716T170000" in item.text
+
+
+def test_utc_without_tzid_and_all_day_stay_as_sent(server):
+    """No tzid: Zulu values stay UTC. isAllDay=1: dates stay dates, whatever tzid says."""
+    user = server.user("tz.plain")
+    sid = server.login(user)
+    utc = server.wcap(f"/storeevents.wcap?id={sid}&dtstart=20240116T080000Z"
+                      "&dtend=20240116T090000Z&uid=plain-1&summary=x" + LIGHTNING_TAIL + user,
+                      "text/calendar")
+    assert utc.errno == 0 and utc.values("X-NSCP-DTSTART-TZID") == []
+    allday = server.wcap(f"/storeevents.wcap?id={sid}&dtstart=20240120&dtend=20240121"
+                         f"&isAllDay=1&tzid={enc('America/New_York')}&uid=plain-2&summary=y"
+                         + LIGHTNING_TAIL + user, "text/calendar")
+    assert allday.errno == 0
+    assert _wall_times(allday.lines, "DTSTART") == ["DTSTART;VALUE=DATE:20240120"]

@@ -3,6 +3,10 @@
 A key is ``rwk_<id>_<secret>``; only the SHA-256 of the whole key is stored.
 The id lets an administrator list and revoke keys without ever seeing them
 again.
+
+``last_used`` tells an administrator which keys are still in use, so it is
+written at most once a minute per key, and best-effort: a failed write (on a full
+disk, every JSON request answered 500) does not refuse the key.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import List, Optional
 from radicale_wcap.db import Database
 
 _KEY = re.compile(r"rwk_(\d{1,12})_[A-Za-z0-9_-]{20,100}\Z")
+TOUCH_INTERVAL = 60.0
 
 
 @dataclass
@@ -63,10 +68,13 @@ class ApiKeys:
         match = _KEY.match(key.strip())
         if not match:
             return None
-        row = self.db.query_one("SELECT user, key_hash FROM apikeys WHERE id = ?",
-                                (int(match.group(1)),))
+        key_id = int(match.group(1))
+        row = self.db.query_one("SELECT user, key_hash, last_used FROM apikeys WHERE id = ?",
+                                (key_id,))
         if row is None or not hmac.compare_digest(row["key_hash"], _digest(key.strip())):
             return None
-        self.db.execute("UPDATE apikeys SET last_used = ? WHERE id = ?",
-                        (time.time(), int(match.group(1))))
+        now = time.time()
+        if row["last_used"] is None or not 0 <= now - row["last_used"] < TOUCH_INTERVAL:
+            self.db.bookkeeping("an API key's last_used", lambda c: c.execute(
+                "UPDATE apikeys SET last_used = ? WHERE id = ?", (now, key_id)))
         return row["user"]

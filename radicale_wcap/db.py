@@ -11,10 +11,41 @@ connections must not be shared between threads.
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 import sqlite3
 import threading
-from typing import Iterator, Sequence
+import time
+from typing import Callable, Dict, Iterator, Sequence
+
+logger = logging.getLogger("radicale.wcap.db")
+
+# After a bookkeeping write has failed, that kind of write is not tried again for
+# this long: on a full disk or a stuck lock every read would otherwise pay for a
+# failing write (and log it).
+BOOKKEEPING_PAUSE = 30.0
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True when ``error``, or an error it was raised from, says there is no room
+    left: an ``OSError`` ENOSPC/EDQUOT, SQLite's SQLITE_FULL ("database or disk is
+    full"), or Radicale's ``ValueError`` that carries the OSError's text."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
+            return True
+        if isinstance(error, sqlite3.Error) and (
+                getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or "database or disk is full" in str(error)):
+            return True
+        if isinstance(error, ValueError) and any(
+                "[Errno %d]" % number in str(error) for number in _FULL_ERRNOS):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 class Database:
@@ -31,6 +62,7 @@ class Database:
         self._migrations = migrations
         self._migrated = False
         self._lock = threading.Lock()
+        self._paused_until: Dict[str, float] = {}
         # Per database object and thread: when the object goes, so do the
         # connections of every thread (and their file descriptors).
         self._local = threading.local()
@@ -96,10 +128,18 @@ class Database:
         try:
             yield connection
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
-        else:
+        try:
             connection.execute("COMMIT")
+        except BaseException:
+            # A COMMIT that failed (disk full, I/O error) may leave the transaction
+            # open; this thread's next "transaction" would then join it and never
+            # commit, holding the write lock for every process.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
 
     @contextlib.contextmanager
     def durable_transaction(self) -> Iterator[sqlite3.Connection]:
@@ -116,3 +156,25 @@ class Database:
                 yield c
         finally:
             connection.execute("PRAGMA synchronous=%s" % self.synchronous)
+
+    def bookkeeping(self, what: str, write: Callable[[sqlite3.Connection], object],
+                    pause: float = BOOKKEEPING_PAUSE) -> bool:
+        """A write that a read merely notes (a session's ``last_seen``, a key's
+        ``last_used``, a failed-login count), made best-effort: when it fails (disk
+        full, database locked past the busy timeout, read-only file) it is logged and
+        dropped, so that the read it rides on still gets its answer. Writes of the same
+        ``what`` are then skipped for ``pause`` seconds. False when nothing was written.
+        """
+        now = time.monotonic()
+        if self._paused_until.get(what, 0.0) > now:
+            return False
+        try:
+            with self.transaction() as connection:
+                write(connection)
+            return True
+        except sqlite3.Error as e:
+            if pause:
+                self._paused_until[what] = now + pause
+            logger.warning("Could not record %s (%s)%s", what, e,
+                           "; not tried again for %d s" % pause if pause else "")
+            return False

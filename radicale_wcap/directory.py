@@ -273,22 +273,31 @@ class Directory:
         if not calid_mod.is_valid_name(name):
             return 0
         now = time.time()
-        with self.db.transaction() as c:
+        counted = []
+
+        def count_failure(c) -> None:
             c.execute("DELETE FROM login_failures WHERE last < ?", (now - 86400,))
             c.execute("INSERT INTO login_failures (name, count, last) VALUES (?, 1, ?) "
                       "ON CONFLICT(name) DO UPDATE SET count = count + 1, last = ?",
                       (name, now, now))
-            count = c.execute("SELECT count FROM login_failures WHERE name = ?",
-                              (name,)).fetchone()[0]
+            counted.append(c.execute("SELECT count FROM login_failures WHERE name = ?",
+                                     (name,)).fetchone()[0])
             excess = c.execute("SELECT count(*) FROM login_failures").fetchone()[0] \
                 - MAX_FAILURE_ROWS
             if excess > 0:
                 c.execute("DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM "
                           "login_failures WHERE name NOT IN (SELECT name FROM users) "
                           "ORDER BY last LIMIT ?)", (excess,))
-        logger.warning("Failed login for user %r (%d in a row)", name, count)
-        return count
+
+        # Best-effort, never paused: a login whose failure can not be counted (disk
+        # full) is still a failed login, not a server error.
+        if not self.db.bookkeeping("a failed login", count_failure, pause=0):
+            logger.warning("Failed login for user %r (not counted)", name)
+            return 0
+        logger.warning("Failed login for user %r (%d in a row)", name, counted[-1])
+        return counted[-1]
 
     def clear_failures(self, name: str) -> None:
         if self.db.query_one("SELECT 1 FROM login_failures WHERE name = ?", (name,)):
-            self.db.execute("DELETE FROM login_failures WHERE name = ?", (name,))
+            self.db.bookkeeping("the end of a failed-login back-off", lambda c: c.execute(
+                "DELETE FROM login_failures WHERE name = ?", (name,)), pause=0)

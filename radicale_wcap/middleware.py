@@ -8,7 +8,8 @@ read, because Radicale's own size limit only applies in its built-in server.
 Requests that would make Radicale fail (malformed credentials, XML with a DTD
 or nested too deep, over-long names) get their 4xx from
 ``caldav_guard.screen`` before the fast REPORT path, which parses the same
-bodies, and before Radicale.
+bodies, and before Radicale. A write that finds the disk full gets Radicale's
+507, whichever method it is (``radicale_compat.insufficient_storage_when``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Callable, Iterable, List, Optional
 import radicale
 from radicale import log as radicale_log
 
-from radicale_wcap import caldav_guard, caldav_privacy, caldav_report
+from radicale_wcap import caldav_guard, caldav_privacy, caldav_report, radicale_compat
+from radicale_wcap.db import is_disk_full
 from radicale_wcap.instance import Instance
 from radicale_wcap.ops.wrapper import Observed
 from radicale_wcap.logtext import cap_radicale_log_lines, shorten
@@ -53,7 +55,10 @@ def _load_doors(instance: Instance) -> list:
 class Middleware:
     def __init__(self, instance: Instance, radicale_app: Optional[Callable] = None) -> None:
         self.instance = instance
-        self.app = radicale_app or radicale.Application(instance.configuration)
+        if radicale_app is None:
+            radicale_app = radicale.Application(instance.configuration)
+            radicale_compat.insufficient_storage_when(radicale_app, is_disk_full, logger)
+        self.app = radicale_app
         self.doors = _load_doors(instance)
         self.max_body_size = instance.settings.get("http", "max_body_size")
         self.fast_report = instance.settings.get("http", "fast_calendar_query")

@@ -11,7 +11,11 @@ public equivalent:
 * single-item loads without listing the folder (``Collection._get``);
 * ``Collection._get`` is wrapped by an in-memory memo of loaded items;
 * ``Collection._clean_history`` is throttled (it is O(items) per write);
-* ``Item._vobject_item`` is read, to reuse a parse that already happened.
+* ``Item._vobject_item`` is read, to reuse a parse that already happened;
+* the ``do_<METHOD>`` handlers of the write methods are wrapped per application
+  (``Application._handle_request`` looks them up by name), because Radicale answers
+  507 only to an item upload whose ``ValueError`` quotes ENOSPC, and 500 to every
+  other write that finds the disk full.
 
 If a Radicale upgrade breaks one of these, this module is the only place to
 change, and tests/test_radicale_compat.py says which.
@@ -25,6 +29,7 @@ import time
 from collections import OrderedDict
 from typing import Iterator, Optional, Tuple
 
+from radicale import httputils
 from radicale import item as radicale_item
 from radicale import pathutils
 
@@ -160,3 +165,27 @@ def throttled_clean_history(collection, clean) -> None:
     clean()
 
 
+
+
+WRITE_METHODS = ("PUT", "DELETE", "MKCALENDAR", "MKCOL", "PROPPATCH", "MOVE")
+
+
+def insufficient_storage_when(application, is_full, log) -> None:
+    """Make ``application`` (a ``radicale.Application``) answer Radicale's own 507 to a
+    write whose exception ``is_full`` recognises, instead of its 500."""
+    for method in WRITE_METHODS:
+        handler = getattr(application, "do_" + method, None)
+        if handler is None:
+            continue
+
+        def guarded(environ, *args, _handler=handler, _method=method, **kwargs):
+            try:
+                return _handler(environ, *args, **kwargs)
+            except Exception as e:
+                if not is_full(e):
+                    raise
+                log.error("%s %r refused, no space left: %s", _method,
+                          str(environ.get("PATH_INFO", ""))[:200], e)
+                return httputils.INSUFFICIENT_STORAGE
+
+        setattr(application, "do_" + method, guarded)

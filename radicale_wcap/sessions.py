@@ -7,7 +7,10 @@ answer with ``WCAP-SESSION-ID:(\\w+)`` or take a leading ``-`` for a failed logi
 a copy of the database does not hand out live sessions. An id expires after an
 idle time and after a maximum lifetime; logout deletes it. ``last_seen`` is
 written at most every few seconds so that a busy client does not turn every
-read into a database write.
+read into a database write, and best-effort (``Database.bookkeeping``): on a
+full disk it stayed unwritten and every fetch of a live session failed with
+errno 13. Deleting an expired row is best-effort too; the id is refused either
+way.
 
 A session also ends when its user's password changes, by any door or process:
 it records the user's ``password_changed`` at login and lives only while the
@@ -68,11 +71,12 @@ class Sessions:
         now = time.time()
         if (not row["current"] or now - row["last_seen"] > self.idle_timeout
                 or now - row["created"] > self.max_lifetime):
-            self.db.execute("DELETE FROM sessions WHERE id_hash = ?", (digest,))
+            self.db.bookkeeping("the end of an expired session", lambda c: c.execute(
+                "DELETE FROM sessions WHERE id_hash = ?", (digest,)))
             return None
         if now - row["last_seen"] > TOUCH_INTERVAL:
-            self.db.execute("UPDATE sessions SET last_seen = ? WHERE id_hash = ?",
-                            (now, digest))
+            self.db.bookkeeping("a session's last_seen", lambda c: c.execute(
+                "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", (now, digest)))
         return row["user"]
 
     def revoke(self, sid: str) -> bool:

@@ -3,7 +3,8 @@ and the OpenAPI document that describes both (``GET /api/openapi.json``).
 
 The one place where API exceptions become answers: ``IcsApiError`` becomes
 the E17xx failure body, ``RestApiError`` the ``{"error": 1, ...}`` body;
-anything else is logged with its traceback and answered with a fixed 500.
+anything else is logged with its traceback and answered with a fixed 500, but a
+full disk with the REST door's 507 (``INSUFFICIENT_STORAGE``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from radicale_wcap.api.events_endpoint import EventsEndpoint, MethodNotAllowed
 from radicale_wcap.api.ics_endpoint import IcsEndpoint
 from radicale_wcap.api.reply import Reply, json_reply, status_line
 from radicale_wcap.api.request import ApiRequest, BadJson, BodyTooLarge, NotJson, read_body
+from radicale_wcap.db import is_disk_full
 from radicale_wcap.middleware import respond
 from radicale_wcap.ops.access import note
 
@@ -118,6 +120,9 @@ class ApiDoor:
             elif isinstance(error, MethodNotAllowed):
                 extra = (("Allow", ", ".join(error.allowed)),)
             return json_reply(error.http_status, error.body(), extra)
-        except Exception:
+        except Exception as e:
+            if is_disk_full(e):
+                logger.error("%s %s refused, no space left: %s", method, path, e)
+                return json_reply(507, RestApiError("INSUFFICIENT_STORAGE").body())
             logger.exception("Unhandled error in %s %s", method, path)
             return json_reply(500, {"error": 1, "message": "internal error"})

@@ -105,6 +105,9 @@ REST_ERRORS: tuple[RestError, ...] = (
     # Seed 003 "Delete an Event ... Otherwise Http Result Code: 200".
     RestError("DELETE_FAILED", 200, "DELETE", "The event could not be deleted."),
     RestError("INTERNAL", 500, "any", "Internal error."),
+    # The disk is full: nothing was changed; reads still work.
+    RestError("INSUFFICIENT_STORAGE", 507, "PUT POST POST-fork DELETE",
+              "The server has no room to store the change; nothing was changed."),
 )
 REST_BY_NAME = {error.name: error for error in REST_ERRORS}
 

@@ -21,7 +21,8 @@ class Reply(NamedTuple):
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
            401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large",
-           415: "Unsupported Media Type", 500: "Internal Server Error"}
+           415: "Unsupported Media Type", 500: "Internal Server Error",
+           507: "Insufficient Storage"}
 
 
 def json_reply(status: int, data, headers: tuple = ()) -> Reply:

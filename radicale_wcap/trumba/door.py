@@ -26,6 +26,7 @@ from radicale_wcap import store as store_mod
 from radicale_wcap.storage import VALIDATED
 from radicale_wcap import timezones
 from radicale_wcap.caldav_guard import basic_credentials
+from radicale_wcap.db import is_disk_full
 from radicale_wcap.middleware import respond
 from radicale_wcap.ops.access import note
 from radicale_wcap.rights import access_for
@@ -34,7 +35,8 @@ from radicale_wcap.trumba import subscription
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.feed import FeedError, parse_feed
 from radicale_wcap.trumba.origins import Origins
-from radicale_wcap.trumba.report import Message, http_status, render_response
+from radicale_wcap.trumba.report import (Message, http_status, render_response,
+                                         render_server_error)
 
 logger = logging.getLogger("radicale.wcap.trumba.door")
 
@@ -47,7 +49,7 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 CHALLENGE = ("WWW-Authenticate", 'Basic realm="Calendar feed import", charset="UTF-8"')
 STATUS_LINES = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized",
                 403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed",
-                500: "500 Internal Server Error"}
+                500: "500 Internal Server Error", 507: "507 Insufficient Storage"}
 _DELTA = {"true": True, "false": False, "": False}
 
 
@@ -86,11 +88,16 @@ class TrumbaDoor:
                 headers.append(("Allow", "GET, HEAD, PUT"))
             return self._xml(start_response, refusal.status,
                              [Message(Code.SINGLE_VCALENDAR, detail=refusal.detail)], headers)
-        except Exception:
-            logger.exception("Feed %s %s failed", method, path)
-            return self._xml(start_response, 500, [Message(
-                Code.SINGLE_VCALENDAR,
-                detail="internal error; the calendar was left as it was before this request")])
+        except Exception as e:
+            if is_disk_full(e):
+                logger.error("Feed %s %s refused, no space left: %s", method, path, e)
+                status, detail = 507, "insufficient storage"
+            else:
+                logger.exception("Feed %s %s failed", method, path)
+                status, detail = 500, "internal error"
+            return respond(start_response, STATUS_LINES[status], [("Content-Type", XML_TYPE)],
+                           render_server_error(status, detail + "; nothing was imported, the "
+                                               "calendar is as it was before this request"))
 
     # -- the pieces
     def _xml(self, start_response, status: int, messages: List[Message], headers=()):

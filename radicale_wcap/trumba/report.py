@@ -87,6 +87,15 @@ def render_response(messages: Iterable[Message]) -> bytes:
     return "".join(out).encode("utf-8")
 
 
+def render_server_error(status: int, detail: str) -> bytes:
+    """The answer when the server, not the file, failed (a full disk: 507; anything
+    else: 500). Trumba's table has no code for that and 3101 would blame the file, so
+    there is no ``ResponseMessage``: one ``ServerError`` element with the HTTP status."""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<Response>\n  <ServerError Status="%d">'
+            '%s</ServerError>\n</Response>\n' % (int(status), _escape(detail, _TEXT_ESCAPES))
+            ).encode("utf-8")
+
+
 def _escape(text: str, escapes: dict[str, str]) -> str:
     # Lone surrogates (from surrogateescape decoding) are not XML chars either.
     text = _NOT_XML_CHAR.sub("\ufffd", str(text))

@@ -3,6 +3,7 @@ and every route the server answers is in the document."""
 
 import json
 import pathlib
+import sqlite3
 
 import pytest
 
@@ -47,6 +48,14 @@ def boom(monkeypatch):
     monkeypatch.setattr(events_endpoint, "event_to_json", explode)
 
 
+def disk_full(world, monkeypatch):
+    """Every item write from now on finds the disk full, as SQLite reports it when the
+    write's first step (its durable note in the project database) can not grow a file."""
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(world.inst.services.intents, "note", full)
+
+
 def boom_ics(monkeypatch):
     from radicale_wcap.api import ics_endpoint
     monkeypatch.setattr(ics_endpoint, "render_ics", lambda *a, **k: 1 / 0)
@@ -87,6 +96,8 @@ SCENARIOS = {
         "POST", "/restapi/v1/events", "title=x", {"Content-Type": "application/x-www-form-urlencoded"}, user="alice"),
     ("/restapi/v1/events", "post", "500"): lambda w, m: (boom(m), w.api.request(
         "POST", "/restapi/v1/events", json.dumps(EVENT), JSON, user="alice"))[1],
+    ("/restapi/v1/events", "post", "507"): lambda w, m: (disk_full(w, m), w.api.request(
+        "POST", "/restapi/v1/events", json.dumps(EVENT), JSON, user="alice"))[1],
     ("/restapi/v1/events/{event}", "get", "200"): lambda w, m: w.api.request("GET", w.url(), user="alice"),
     ("/restapi/v1/events/{event}", "get", "400"): lambda w, m: w.api.request("GET", "/restapi/v1/events/x", user="alice"),
     ("/restapi/v1/events/{event}", "get", "401"): lambda w, m: w.api.request("GET", w.url()),
@@ -109,6 +120,8 @@ SCENARIOS = {
         "PUT", w.url(), "{}", {"Content-Type": "text/plain"}, user="alice"),
     ("/restapi/v1/events/{event}", "put", "500"): lambda w, m: (lambda url: (boom(m), w.api.request(
         "PUT", url, json.dumps({"title": "y"}), JSON, user="alice"))[1])(w.url()),
+    ("/restapi/v1/events/{event}", "put", "507"): lambda w, m: (lambda url: (disk_full(w, m), w.api.request(
+        "PUT", url, json.dumps({"title": "y"}), JSON, user="alice"))[1])(w.url()),
     ("/restapi/v1/events/{event}", "post", "201"): lambda w, m: w.api.request(
         "POST", w.url() + "?fork=1&starting_date=2024-03-05", b"", JSON, user="alice"),
     ("/restapi/v1/events/{event}", "post", "400"): lambda w, m: w.api.request(
@@ -125,6 +138,8 @@ SCENARIOS = {
         "POST", w.url() + "?fork=1&starting_date=2024-03-05", b"", {}, user="alice"),
     ("/restapi/v1/events/{event}", "post", "500"): lambda w, m: (lambda url: (boom(m), w.api.request(
         "POST", url + "?fork=1&starting_date=2024-03-05", b"", JSON, user="alice"))[1])(w.url()),
+    ("/restapi/v1/events/{event}", "post", "507"): lambda w, m: (lambda url: (disk_full(w, m), w.api.request(
+        "POST", url + "?fork=1&starting_date=2024-03-05", b"", JSON, user="alice"))[1])(w.url()),
     ("/restapi/v1/events/{event}", "delete", "204"): lambda w, m: w.api.request("DELETE", w.url(), user="alice"),
     ("/restapi/v1/events/{event}", "delete", "200"): lambda w, m: w.api.request(
         "DELETE", w.url(), headers={"If-Match": '"stale"'}, user="alice"),
@@ -133,6 +148,8 @@ SCENARIOS = {
     ("/restapi/v1/events/{event}", "delete", "401"): lambda w, m: w.api.request("DELETE", w.url()),
     ("/restapi/v1/events/{event}", "delete", "403"): lambda w, m: w.api.request("DELETE", w.url(), user="bob"),
     ("/restapi/v1/events/{event}", "delete", "404"): lambda w, m: w.api.request("DELETE", w.url(), user="carol"),
+    ("/restapi/v1/events/{event}", "delete", "507"): lambda w, m: (lambda url: (disk_full(w, m), w.api.request(
+        "DELETE", url, user="alice"))[1])(w.url()),
 }
 
 DOCUMENTED = sorted((path, method, status) for path, item in DOC["paths"].items()

@@ -5,7 +5,10 @@ login
     reads both). Credentials go through `radicale_wcap.auth.verify`, which refuses a
     user's logins for a growing while after each failure, without holding the worker;
     a failure is errno 1 LOGIN_FAILED, the number Lightning answers with a new password
-    prompt (wcap-clients.md §2.1). Every successful login creates a new id (an ``id``
+    prompt (wcap-clients.md §2.1). Right credentials whose session can not be recorded
+    (a full disk) are errno 53, "all errors from a write to the database (internal
+    error)": the table's ``failed`` for login, not 1, which would have the user retype a
+    right password. Every successful login creates a new id (an ``id``
     sent along is never reused: no session fixation). Ids are letters and digits only
     (`radicale_wcap.sessions`).
 

@@ -310,8 +310,10 @@ _ROWS = (
     Command("login", "Table 7-32", S.NONE, (
         FMT_OUT, Param("lang", Text()), Param("password", Text()),
         Param("refresh", Bool(), None), Param("user", Text()), APPID),
-        failed=E.LOGIN_FAILED,
-        note="bad credentials -> errno 1 (Lightning prompts again); text/html is not served"),
+        # Not errno 1: a login the server can not record (disk full) is no wrong password.
+        failed=E.NOT_FOUND,
+        note="bad credentials -> errno 1 (Lightning prompts again); a server failure -> "
+             "53; text/html is not served"),
     Command("logout", "Table 7-33", S.OPTIONAL, (FMT_OUT, ID), failed=E.NOT_FOUND,
             note="success is errno -1 (Lightning expects it)"),
     Command("ping", "manual 'ping' (no table)", S.REQUIRED, (FMT_OUT, ID), failed=E.NOT_FOUND),

@@ -68,11 +68,12 @@ class BatchFailed(Exception):
 
 class Batch:
     def __init__(self, storage, paths: Iterable[str], user: str = "",
-                 request: str = "batch") -> None:
+                 request: str = "batch", on_behalf: bool = False) -> None:
         self.storage = storage
         self.paths = sorted({normalize_path(p) for p in paths})
         self.user = user or ""
         self.request = request
+        self.on_behalf = on_behalf
         self.writes: List[Write] = []
         self.committed = False
         self._collections: Dict[str, object] = {}
@@ -85,7 +86,8 @@ class Batch:
         try:
             stack.enter_context(self.storage.acquire_lock("r", self.user))
             stack.enter_context(self.storage.calendar_lock(self.paths, EXCLUSIVE))
-            stack.enter_context(privacy_hooks.acting(self.request, self.user))
+            stack.enter_context(privacy_hooks.acting(self.request, self.user,
+                                                     self.on_behalf))
         except BaseException:
             stack.close()
             raise
@@ -110,6 +112,8 @@ class Batch:
         if href is None:
             row = collection.index().by_uid(collection.key, item.uid)
             href = row.href if row is not None else self._new_href(collection, item.uid)
+        # Refused now, before anything is written, rather than by the upload's own check.
+        privacy_hooks.refuse_change(self.storage.configuration, collection, href)
         self._taken.setdefault(collection.key, set()).add(href)
         self.writes.append(Write(collection.key, item.uid, href, item))
         return href
@@ -120,6 +124,7 @@ class Batch:
         row = collection.index().by_uid(collection.key, uid)
         if row is None:
             return False
+        privacy_hooks.refuse_change(self.storage.configuration, collection, row.href)
         self.writes.append(Write(collection.key, uid, row.href, None))
         return True
 
@@ -182,7 +187,8 @@ class Batch:
                      ", ".join(self.paths), type(error).__name__, error)
         svc = self.storage._svc
         try:
-            with batch_scope(self.paths), privacy_hooks.acting("batch-recovery"):
+            with batch_scope(self.paths), privacy_hooks.acting("batch-recovery",
+                                                                on_behalf=True):
                 self.storage.roll_back(entries)
             svc.journal.close(journal_id)
         except BaseException:
@@ -192,7 +198,7 @@ class Batch:
 
 
 @contextlib.contextmanager
-def batch(storage, paths: Iterable[str], user: str = "", request: str = "batch"
-          ) -> Iterator[Batch]:
-    with Batch(storage, paths, user, request) as opened:
+def batch(storage, paths: Iterable[str], user: str = "", request: str = "batch",
+          on_behalf: bool = False) -> Iterator[Batch]:
+    with Batch(storage, paths, user, request, on_behalf) as opened:
         yield opened

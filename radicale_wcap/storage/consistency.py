@@ -222,7 +222,7 @@ class ConsistentStorage:
 @contextlib.contextmanager
 def acting_as_recovery() -> Iterator[None]:
     from radicale_wcap.storage import privacy as privacy_hooks
-    with privacy_hooks.acting(RECOVERY):
+    with privacy_hooks.acting(RECOVERY, on_behalf=True):
         yield
 
 

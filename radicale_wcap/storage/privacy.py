@@ -12,7 +12,7 @@ see is refused there (`privacy.OwnerOnly`: WCAP answers errno 47; CalDAV and the
 API have refused already). Writes made for someone else are not the user's own edits
 and pass: scheduling delivers the organizer's update into an attendee's copy and an
 attendee's reply into the organizer's, and a feed import writes what its source says
-(`ON_BEHALF`, the request names those writers give the lock).
+(the store's handles for those purposes say so: ``Writer.on_behalf``).
 
 Mixed in before Radicale's classes (`guarded`), so that reads are redacted on the way
 out of the plugin's own methods and writes checked before any of them runs.
@@ -35,17 +35,14 @@ from radicale_wcap.state import services
 
 logger = logging.getLogger("radicale.wcap.privacy")
 
-# Request names (``acquire_lock(..., request=...)``) of writes made on someone else's
-# behalf: wcap/scheduling.py, trumba/door.py, and the rollback of a batch
-# (storage/consistency.py).
-ON_BEHALF = frozenset({"WCAP scheduling", "feed", "batch-recovery"})
-
-
 @dataclass
 class Writer:
-    """Who holds the storage write lock, and for what."""
+    """Who holds the storage write lock, and for what. ``on_behalf``: the writes are
+    made for someone else (the store's scheduling, reply and feed handles, the command
+    line, the rollback of a batch), not as the user's own edits."""
     user: str
     request: str
+    on_behalf: bool = False
     views: Dict[str, privacy.View] = field(default_factory=dict)
 
 
@@ -53,10 +50,10 @@ _WRITER: ContextVar[Optional[Writer]] = ContextVar("radicale_wcap_writer", defau
 
 
 @contextlib.contextmanager
-def acting(request: str, user: str = "") -> Iterator[None]:
+def acting(request: str, user: str = "", on_behalf: bool = False) -> Iterator[None]:
     """Writes made outside ``acquire_lock("w")`` (a batch, a recovery) name their
     writer here, so that the same check applies to them."""
-    token = _WRITER.set(Writer(user or "", request or ""))
+    token = _WRITER.set(Writer(user or "", request or "", on_behalf))
     try:
         yield
     finally:
@@ -66,7 +63,7 @@ def acting(request: str, user: str = "") -> Iterator[None]:
 def _writer_view(configuration, collection_path: str) -> Optional[privacy.View]:
     """The lock holder's view of a calendar, None when nothing is checked."""
     writer = _WRITER.get()
-    if writer is None or writer.request in ON_BEHALF:
+    if writer is None or writer.on_behalf:
         return None
     path = normalize_path(collection_path)
     view = writer.views.get(path)
@@ -105,7 +102,9 @@ class StorageGuard:
             if mode != "w":
                 yield
                 return
-            token = _WRITER.set(Writer(user or "", kwargs.get("request") or ""))
+            request = kwargs.get("request") or ""
+            # TRANSITIONAL until every door writes through store handles.
+            token = _WRITER.set(Writer(user or "", request, request == "WCAP scheduling"))
             try:
                 yield
             finally:

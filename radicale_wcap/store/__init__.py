@@ -1,10 +1,24 @@
-"""Locked, validated reads and writes for the project's own front doors.
+"""The one place a door reads or writes calendar data.
 
-WCAP, the Trumba import and the JSON APIs never touch files: they go through
-this module, which follows Radicale's own pattern (parse and validate before
-locking; then take the storage-wide lock, discover the collection, write
-through the storage plugin so that the index, tombstones and registry stay
-right; never call the Radicale application while holding the lock).
+Every read or write of items goes through a handle bound to one calendar, opened for a
+principal and a purpose (``store/access.py``), under that calendar's lock:
+
+    with store.reading(path, user, READ) as calendar:        # shared lock
+        items = calendar.in_range(start, end, "VEVENT")
+    with store.writing(path, user, WRITE) as calendar:       # exclusive lock
+        calendar.put(item, if_etag=seen)                      # written when the block ends
+    with store.batch(paths, organizer, SCHEDULE) as batch:   # several calendars
+        batch.calendar(path).put(copy)
+
+The store asks the one ACE evaluator before it hands out a handle and before each
+change (`AccessDenied`, `ForeignItem`), and a missing calendar is `CalendarNotFound`;
+each door turns these into its own answer. Every change of a handle is part of a batch
+(``storage/batch.py``): all of it is written, or none of it, whatever stops it. Items
+are validated before any lock (`prepare_item`), following Radicale's own pattern; the
+storage plugin keeps the index, tombstones and registry right on every write.
+
+Calendar-level operations (create, delete, properties, which calendars exist) and
+maintenance (``verify``, ``reindex``, recovery, backup) are methods of `CalendarStore`.
 """
 
 from __future__ import annotations
@@ -12,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import vobject
 from radicale import item as radicale_item
@@ -22,9 +36,21 @@ from radicale_wcap import calid as calid_mod
 from radicale_wcap import radicale_compat
 from radicale_wcap.state import services
 from radicale_wcap.storage import batch as storage_batch
-from radicale_wcap.storage.batch import href_for_uid  # noqa: F401  (doors import it from here)
+from radicale_wcap.storage.batch import href_for_uid
 from radicale_wcap.storage.consistency import calendar_of
 from radicale_wcap.storage.locks import EXCLUSIVE, SHARED
+
+from .access import (DELETE, FEED, FREEBUSY, READ, REPLY, SCHEDULE, SYSTEM, WRITE,
+                     AccessDenied, ForeignItem, Gate, Principal, Purpose, StoreError)
+from .handle import ANY, CalendarReader, CalendarWriter, Changed, Properties, properties_of
+from .items import ItemRefused, StoredText, lean, prepare_item
+
+__all__ = [
+    "ANY", "DELETE", "FEED", "FREEBUSY", "READ", "REPLY", "SCHEDULE", "SYSTEM", "WRITE",
+    "AccessDenied", "Batch", "CalendarExists", "CalendarNotFound", "CalendarReader",
+    "CalendarStore", "CalendarWriter", "Changed", "ForeignItem", "ItemRefused",
+    "Principal", "Properties", "Purpose", "StoreError", "StoredText",
+    "create_default_calendar", "lean", "prepare_item"]
 
 logger = logging.getLogger("radicale.wcap.store")
 
@@ -32,10 +58,6 @@ PROP_NAME = "D:displayname"
 PROP_DESCRIPTION = "C:calendar-description"
 PROP_TIMEZONE = "C:calendar-timezone"
 PROP_COMPONENTS = "C:supported-calendar-component-set"
-
-
-class StoreError(ValueError):
-    pass
 
 
 class CalendarExists(StoreError):
@@ -46,55 +68,8 @@ class CalendarNotFound(StoreError):
     pass
 
 
-class ItemRefused(StoreError):
-    """The item is not valid iCalendar or is over a limit."""
-
-
 def load_storage(configuration):
     return radicale_storage.load(configuration)
-
-
-def prepare_item(configuration, collection_path: str, vcalendar) -> radicale_item.Item:
-    """Validate one calendar object (one UID) and make a Radicale item of it.
-
-    Runs before any lock is taken. The size limits are checked first, on text before
-    it is parsed; then the recurrence limits, because Radicale computes an item's time
-    range by expanding its rules.
-    """
-    from radicale_wcap.storage import VALIDATED, ItemOverLimits, item_limits, validate_item
-    limits = item_limits(configuration)
-    text = vcalendar if isinstance(vcalendar, str) else None
-    try:
-        if text is not None:
-            limits.check_text(text)
-            try:
-                components = radicale_item.read_components(text)
-            except Exception as e:
-                raise ItemRefused("not valid iCalendar: %s" % e) from e
-            if len(components) != 1:
-                raise ItemRefused("expected one VCALENDAR, got %d" % len(components))
-            vcalendar = components[0]
-        validate_item(configuration, vcalendar)
-    except ItemOverLimits as e:
-        raise ItemRefused(str(e)) from e
-    svc = services(configuration)
-    try:
-        radicale_item.check_and_sanitize_items(
-            [vcalendar], is_collection=False, tag="VCALENDAR",
-            max_vevent_rrule_occurrence=svc.settings.get("storage", "max_occurrences"))
-        item = radicale_item.Item(collection_path=collection_path.strip("/"),
-                                  vobject_item=vcalendar)
-        item.prepare()
-    except Exception as e:
-        raise ItemRefused(str(e)) from e
-    if text is None:
-        try:
-            # Built from a tree: its size is known once serialized.
-            limits.check_text(item.serialize())
-        except ItemOverLimits as e:
-            raise ItemRefused(str(e)) from e
-    setattr(item, VALIDATED, True)
-    return item
 
 
 class CalendarStore:
@@ -106,11 +81,59 @@ class CalendarStore:
     def services(self):
         return services(self.configuration)
 
-    # -- locking
+    # -- handles
+    def check(self, path: str, principal: Principal, purpose: Purpose) -> None:
+        """Raise `AccessDenied` unless ``principal`` may open ``path`` for ``purpose``:
+        the decision a handle makes, for a door that refuses before costly work."""
+        Gate(self.configuration, calid_mod.normalize_path(path), principal, purpose).open()
+
     @contextlib.contextmanager
-    def reading(self, path: str, user: str = "") -> Iterator[Optional[object]]:
-        """The calendar at ``path`` held shared for the block: a batch that commits
-        meanwhile is seen entirely or not at all."""
+    def reading(self, path: str, principal=None, purpose: Optional[Purpose] = None,
+                *, organizer: Optional[str] = None) -> Iterator[CalendarReader]:
+        """The calendar at ``path`` for ``principal``, held shared for the block: a batch
+        that commits meanwhile is seen entirely or not at all."""
+        if not isinstance(purpose, Purpose):
+            with self._raw_reading(path, principal or "") as collection:
+                yield collection
+            return
+        path = calid_mod.normalize_path(path)
+        gate = Gate(self.configuration, path, principal, purpose, organizer)
+        gate.open()
+        if calendar_of(path) != path:
+            raise CalendarNotFound("no calendar %s" % path)
+        with self.storage.acquire_lock("r", gate.user):
+            with self.storage.calendar_lock([path], SHARED):
+                collection = self._discover(path)
+                if collection is None or collection.tag != "VCALENDAR":
+                    raise CalendarNotFound("no calendar %s" % path)
+                yield CalendarReader(collection, gate)
+
+    @contextlib.contextmanager
+    def writing(self, path: str, principal=None, purpose=None, *,
+                label: Optional[str] = None, organizer: Optional[str] = None
+                ) -> Iterator[CalendarWriter]:
+        """The calendar at ``path`` for ``principal``, held exclusively for the block;
+        what the handle queues is written, all or nothing, when the block ends
+        without an exception."""
+        if not isinstance(purpose, Purpose):
+            with self._raw_writing(path, principal or "", purpose or "WCAP") as collection:
+                yield collection
+            return
+        with self.batch([path], principal, purpose, label=label,
+                        organizer=organizer) as batch:
+            yield batch.calendar(path)
+
+    def batch(self, paths: Iterable[str], principal=None, purpose=None, *,
+              label: Optional[str] = None, organizer: Optional[str] = None):
+        """All-or-nothing writes in the calendars of ``paths`` (`Batch`)."""
+        if not isinstance(purpose, Purpose):
+            return storage_batch.Batch(self.storage, paths, principal or "",
+                                       purpose or "batch", on_behalf=purpose == "feed")
+        return Batch(self, paths, principal, purpose, label=label, organizer=organizer)
+
+    # -- transitional: the storage plugin's collection itself (doors being moved)
+    @contextlib.contextmanager
+    def _raw_reading(self, path: str, user: str = "") -> Iterator[Optional[object]]:
         path = calid_mod.normalize_path(path)
         with self.storage.acquire_lock("r", user):
             if calendar_of(path) != path:
@@ -119,13 +142,9 @@ class CalendarStore:
             with self.storage.calendar_lock([path], SHARED):
                 yield self._discover(path)
 
-    def batch(self, paths, user: str = "", request: str = "batch"):
-        """All-or-nothing writes of many items in ``paths`` (storage/batch.py)."""
-        return storage_batch.Batch(self.storage, paths, user, request)
-
     @contextlib.contextmanager
-    def writing(self, path: str, user: str = "", request: str = "WCAP"
-                ) -> Iterator[Optional[object]]:
+    def _raw_writing(self, path: str, user: str = "", request: str = "WCAP"
+                     ) -> Iterator[Optional[object]]:
         with self.storage.acquire_lock("w", user, path=calid_mod.normalize_path(path),
                                        request=request, actor=user):
             yield self._discover(path)
@@ -261,6 +280,65 @@ class CalendarStore:
         hrefs = index.hrefs_in_range(collection.key, start, end, component,
                                      collection=collection)
         return collection.get_hrefs(hrefs)
+
+
+class Batch:
+    """Changes in several calendars, all written or none (``storage/batch.py``).
+
+    Every calendar is opened for the same principal and purpose; the decision is made
+    for each before any lock is taken (`AccessDenied`), so a door that must refuse some
+    calendars and write the others (scheduling's fan-out) asks `CalendarStore.check`
+    first. The block's end writes what was queued; an exception writes nothing.
+    """
+
+    def __init__(self, store: CalendarStore, paths: Iterable[str], principal,
+                 purpose: Purpose, *, label: Optional[str] = None,
+                 organizer: Optional[str] = None) -> None:
+        self.paths = sorted({calid_mod.normalize_path(p) for p in paths})
+        self._gates = {path: Gate(store.configuration, path, principal, purpose, organizer)
+                       for path in self.paths}
+        self._store = store
+        self._label = label or purpose.name
+        self._purpose = purpose
+        self._user = "" if principal is SYSTEM else str(principal or "")
+        self._batch = None
+        self._handles: Dict[str, CalendarWriter] = {}
+
+    def __enter__(self) -> "Batch":
+        for gate in self._gates.values():
+            gate.open()
+        self._batch = storage_batch.Batch(
+            self._store.storage, self.paths, self._user, self._label,
+            on_behalf=self._purpose.on_behalf or any(g.system for g in self._gates.values()))
+        self._batch.__enter__()
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            if kind is None and not self._batch.committed:
+                self._batch.commit()
+        finally:
+            self._batch.__exit__(kind, value, traceback)
+
+    def calendar(self, path: str) -> CalendarWriter:
+        """The handle of one calendar of the batch (`CalendarNotFound`: there is none)."""
+        path = calid_mod.normalize_path(path)
+        handle = self._handles.get(path)
+        if handle is None:
+            if path not in self._gates:
+                raise ValueError("%s is not a calendar of this batch" % path)
+            collection = self._batch.calendar(path)
+            if collection is None or collection.tag != "VCALENDAR":
+                raise CalendarNotFound("no calendar %s" % path)
+            handle = self._handles[path] = CalendarWriter(collection, self._gates[path],
+                                                          self._batch)
+        return handle
+
+    def commit(self, on_commit=None) -> list:
+        """Write what was queued now; ``on_commit(connection)`` runs in the project
+        database's transaction that ends the batch, for what must be recorded exactly
+        when the items are (a feed's origins)."""
+        return self._batch.commit(on_commit=on_commit)
 
 
 def _timezone_prop(tzid: str) -> str:

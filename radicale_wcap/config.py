@@ -185,9 +185,10 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("wcap", "enabled", True, _bool, "Serve WCAP (`*.wcap`)"),
     Setting("wcap", "base_paths", ("/", "/wcap/"), _str_list,
             "URL prefixes under which `<command>.wcap` is served"),
-    Setting("wcap", "default_fmt_out", "text/js", str,
-            "Output format when a request names none (the manual says text/js; "
-            "later servers used text/calendar)"),
+    Setting("wcap", "default_fmt_out", "text/calendar", str,
+            "Output format when a request names none: text/calendar, as Calendar Server "
+            "6.x and Oracle CS 7/8 answered (clients written for them send none); the "
+            "2002 manual's text/js is still available"),
     Setting("wcap", "session_idle_timeout", 1800, _non_negative_int,
             "Seconds of inactivity after which a WCAP session id expires"),
     Setting("wcap", "session_max_lifetime", 86400, _non_negative_int,

@@ -93,7 +93,7 @@ HEADERS = [("Cache-Control", "no-cache"), ("Pragma", "no-cache"), ("Expires", "0
 
 
 class WcapDispatcher:
-    def __init__(self, backend: WcapBackend, default_fmt_out: str = "text/js",
+    def __init__(self, backend: WcapBackend, default_fmt_out: str = "text/calendar",
                  default_tzid: str = "UTC", settings: Mapping[str, Any] | None = None,
                  clock: Callable[[], dt.datetime] | None = None,
                  handlers: Mapping[str, Callable] | None = None) -> None:

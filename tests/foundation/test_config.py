@@ -34,7 +34,7 @@ def test_only_radicale_keys_and_plugin_types_is_a_complete_instance(tmp_path):
                            "[auth]\ntype = radicale_wcap.auth\n[rights]\n"
                            "type = radicale_wcap.rights\n")
     configuration, settings = config.load(path)
-    assert settings.get("wcap", "default_fmt_out") == "text/js"
+    assert settings.get("wcap", "default_fmt_out") == "text/calendar"
     assert config.data_folder(configuration).endswith(os.path.join("s", "collection-db", "wcap"))
 
 

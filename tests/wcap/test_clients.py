@@ -64,6 +64,28 @@ def server(request, tmp_path):
     return Server(InProcessClient(make_app(instance)), instance)
 
 
+# ---------------------------------------------------------------- default format
+
+def test_no_fmt_out_answers_text_calendar(server):
+    """Clients written against Calendar Server 6.x / Oracle CS 7-8 rely on their
+    default, text/calendar: OpenSync's wcaptool and WCapCal send login without fmt-out
+    and read the id with a regex."""
+    user = server.user("df.user")
+    login = server.get(f"/login.wcap?user={user}&password={TEST_PASSWORD}")
+    assert login.headers["content-type"] == "text/calendar; charset=utf-8"
+    text = login.text
+    sid = re.search(r"X-NSCP-WCAP-SESSION-ID:(\w+)", text).group(1)
+    assert re.search(r"X-NSCP-WCAP-USER-ID:(\S+)", text).group(1) == user
+    assert re.search(r"X-NSCP-WCAP-CALENDAR-ID:(\S+)", text).group(1) == user
+    assert re.search(r"X-NSCP-WCAP-ERRNO:(-?\d+)", text).group(1) == "0"
+    # the WCapCal cut: from the session id line to the user id line
+    assert text.index("X-NSCP-WCAP-SESSION-ID:") < text.index("X-NSCP-WCAP-USER-ID:")
+    version = server.get("/version.wcap").text
+    assert int(re.search(r"X-NSCP-WCAPVERSION:(\d+)", version).group(1)) >= 3
+    gettime = server.get(f"/gettime.wcap?id={sid}").text
+    assert re.search(r"X-NSCP-WCAPTIME:\d{8}T\d{6}Z", gettime)
+
+
 # ---------------------------------------------------------------- form encoding
 
 def test_form_encoded_query_plus_is_a_space(server):

@@ -101,7 +101,7 @@ def test_import_refusals_write_nothing(instance, wc, fmt):
         assert answer.errno == errno, answer.text
     assert uids(instance) == []
     r = wc.request("GET", wcap_path("import", id=s, calid="jdoe", **ci))
-    assert WcapAnswer("text/js", r).errno == 77  # POST only
+    assert WcapAnswer("text/calendar", r).errno == 77  # POST only; no fmt-out: the default
 
 
 def test_import_over_limit_is_refused(tmp_path):

@@ -12,6 +12,11 @@ public equivalent:
 * ``Collection._get`` is wrapped by an in-memory memo of loaded items;
 * ``Collection._clean_history`` is throttled (it is O(items) per write);
 * ``Item._vobject_item`` is read, to reuse a parse that already happened;
+* ``Collection._atomic_write`` and ``Storage._makedirs_synced`` are wrapped so that
+  the cache files Radicale writes while it reads (item cache, history, sync tokens
+  under ``.Radicale.cache``) are skipped on a full disk as Radicale skips them on a
+  read-only store (it suppresses ``PermissionError`` there): a PROPFIND or GET
+  failed with 500 when the disk was full;
 * the ``do_<METHOD>`` handlers of the write methods are wrapped per application
   (``Application._handle_request`` looks them up by name), because Radicale answers
   507 only to an item upload whose ``ValueError`` quotes ENOSPC, and 500 to every
@@ -23,6 +28,8 @@ change, and tests/test_radicale_compat.py says which.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import threading
 import time
@@ -189,3 +196,41 @@ def insufficient_storage_when(application, is_full, log) -> None:
                 return httputils.INSUFFICIENT_STORAGE
 
         setattr(application, "do_" + method, guarded)
+
+
+CACHE_FOLDER = ".Radicale.cache"
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _in_cache(path: str) -> bool:
+    return CACHE_FOLDER in path.split(os.sep)
+
+
+@contextlib.contextmanager
+def cache_write(path: str, mode: str, newline, atomic_write):
+    """``Collection._atomic_write`` (given as ``atomic_write``), except that a cache file
+    that finds no room, or no folder that ``cache_makedirs`` could not make, raises the
+    ``PermissionError`` after which Radicale goes on without its cache file."""
+    if not _in_cache(path):
+        with atomic_write(path, mode, newline) as f:
+            yield f
+        return
+    if not os.path.isdir(os.path.dirname(path)):
+        raise PermissionError(errno.ENOENT, "cache folder missing (disk full?)", path)
+    try:
+        with atomic_write(path, mode, newline) as f:
+            yield f
+    except OSError as e:
+        if isinstance(e, PermissionError) or e.errno not in _FULL:
+            raise
+        raise PermissionError(e.errno, "no room for a cache file", path) from e
+
+
+def cache_makedirs(path: str, makedirs) -> None:
+    """``Storage._makedirs_synced`` (given as ``makedirs``) that leaves a cache folder
+    unmade on a full disk; `cache_write` then skips the files that would go in it."""
+    try:
+        makedirs(path)
+    except OSError as e:
+        if not _in_cache(path) or e.errno not in _FULL:
+            raise

@@ -182,6 +182,9 @@ class Collection(multifilesystem.Collection):
     def _clean_history(self):
         radicale_compat.throttled_clean_history(self, super()._clean_history)
 
+    def _atomic_write(self, path, mode="w", newline=None):
+        return radicale_compat.cache_write(path, mode, newline, super()._atomic_write)
+
     def _get(self, href: str, verify_href: bool = True):
         return radicale_compat.memoized_get(self, href, verify_href, super()._get)
 
@@ -260,6 +263,9 @@ class Collection(multifilesystem.Collection):
 class Storage(privacy_hooks.StorageGuard, consistency.ConsistentStorage,
               multifilesystem.Storage):
     _collection_class = privacy_hooks.guarded(consistency.locked_reads(Collection))
+
+    def _makedirs_synced(self, filesystem_path: str) -> None:
+        radicale_compat.cache_makedirs(filesystem_path, super()._makedirs_synced)
 
     def create_collection(self, href: str, items=None, props=None):
         # Radicale's whole-calendar PUT: its items do not pass through upload().

@@ -58,10 +58,9 @@ import urllib.parse
 from typing import List, Optional, Tuple
 
 from radicale import httputils, pathutils
-from radicale import item as radicale_item
 
 from radicale_wcap import auth as auth_plugin
-from radicale_wcap import xmlscreen
+from radicale_wcap import icalparse, xmlscreen
 from radicale_wcap.acl.evaluate import Access
 from radicale_wcap.logtext import shorten
 from radicale_wcap.rights import access_for
@@ -345,7 +344,7 @@ def _screen_put(configuration, environ, user: str, path: str) -> Optional[Respon
     if b"RRULE" not in body and b"EXRULE" not in body:
         return None
     try:
-        components = radicale_item.read_components(text)
+        components = icalparse.read_components(text)
     except Exception:
         return None  # Radicale answers malformed bodies itself
     for component in components:

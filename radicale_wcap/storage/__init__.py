@@ -29,6 +29,7 @@ from radicale.item import filter as radicale_filter
 from radicale.storage import multifilesystem
 
 from radicale_wcap import calid as calid_mod
+from radicale_wcap import icalparse
 from radicale_wcap import radicale_compat
 from radicale_wcap.state import services
 from radicale_wcap.storage import consistency
@@ -71,7 +72,7 @@ def validate_item(configuration, vobject_item, text: Optional[str] = None) -> No
             return
         if vobject_item is None:
             try:
-                vobject_item, = radicale_item.read_components(text)
+                vobject_item, = icalparse.read_components(text)
             except Exception as e:  # vobject raises many kinds; Radicale refuses it too
                 raise ItemOverLimits("not one valid calendar object: %s" % e) from e
     elif vobject_item is not None:

@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
 
-from radicale_wcap import radicale_compat
+from radicale_wcap import icalparse, radicale_compat
 from radicale_wcap.ops import metrics
 from radicale_wcap.calid import normalize_path
 from radicale_wcap.db import Database
@@ -335,7 +335,7 @@ class ItemIndex:
         has_alarm = "BEGIN:VALARM" in text
         if (recurring or has_alarm) and vobject_item is None:
             try:
-                vobject_item = item.vobject_item
+                vobject_item = icalparse.read_one(item.serialize())
             except Exception as e:
                 logger.warning("Item %r in %r can not be parsed for the index: %s",
                                href, path, e)
@@ -477,7 +477,7 @@ class ItemIndex:
         if item is None:
             return
         try:
-            vobject_item = item.vobject_item
+            vobject_item = icalparse.read_one(item.serialize())
         except Exception:
             return
         spans, complete, expanded_until, hostile = self._instances(

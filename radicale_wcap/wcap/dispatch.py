@@ -4,6 +4,9 @@
 
 1. ``fmt-out`` (last occurrence; default: the command's own default, else the configured
    one). An unsupported value -> errno 58 NO_SUCH_FORMAT, rendered in the default format.
+   A command whose answer is a file names the parameter that picks its format
+   (``Command.format_param``: export's ``content-out``); a valid value of it wins over
+   fmt-out, for the file and for any error.
 2. The command name (``<base><command>.wcap``) is looked up in `COMMANDS`; an unknown
    one -> errno 52 BAD_COMMAND ("The command sent in was not recognized", the WCAP 3.x
    number), never an HTTP error page.
@@ -124,7 +127,10 @@ class WcapDispatcher:
             command = COMMANDS.get(command_name)
             fmt_out = (command.fmt_out if command and command.fmt_out else None) \
                 or self.default_fmt_out
-            if "fmt-out" in raw:
+            chosen = _format_param(raw, command)
+            if chosen in renderers.FORMATS:
+                fmt_out = chosen
+            elif "fmt-out" in raw:
                 requested = decode(raw["fmt-out"][-1]).strip().lower()
                 if requested not in renderers.FORMATS:
                     logger.info("WCAP %s: unsupported fmt-out", command_name)
@@ -220,6 +226,18 @@ class WcapDispatcher:
         extra = [(k, v) for k, v in result.headers
                  if k.lower() not in ("content-type", "content-length")]
         return "200 OK", headers + HEADERS + extra, payload
+
+
+def _format_param(raw: Mapping[str, list[str]], command: Command | None) -> str:
+    """The command's ``format_param`` value (export's content-out), lower-cased; "" when
+    the command has none, it was not sent or it is not UTF-8."""
+    name = command.format_param if command is not None else None
+    if not name or name not in raw:
+        return ""
+    try:
+        return decode(raw[name][-1]).strip().lower()
+    except ValueError:
+        return ""
 
 
 def _calid_for_log(params: Params) -> str:

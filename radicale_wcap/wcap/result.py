@@ -61,6 +61,10 @@ get_all_timezones' crossover dates (Table 7-26)
     ``timezone`` array of the VTIMEZONEs; text/calendar and text/xml have no place
     for them in the manual (its iCalendar example has none) and omit them.
 
+export (Table 7-19)
+    ``components`` (the file's) and a ``Content-Disposition`` header in ``headers``;
+    the dispatcher lays it out in the ``content-out`` format (``Command.format_param``).
+
 Per-layer arrays (manual "Error Handling")
     ``layer_arrays={"delete_layer_errno": [0, 59], "delete_event_count": [1, 0]}``
     (also ``layer_errno``, ``store_layer_errno``, ``delete_todo_count``). text/js prints

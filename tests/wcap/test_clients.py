@@ -252,3 +252,50 @@ def test_utc_without_tzid_and_all_day_stay_as_sent(server):
                          + LIGHTNING_TAIL + user, "text/calendar")
     assert allday.errno == 0
     assert _wall_times(allday.lines, "DTSTART") == ["DTSTART;VALUE=DATE:20240120"]
+
+
+# ---------------------------------------------------------------- WCapCal (Android)
+
+def test_wcapcal_login_without_fmt_out_and_xml_export_by_form_post(server):
+    """WCapCal (malebiha/WCapCal, connection/ThreadId.java, ThreadAgenda.java): its base
+    URL has no trailing slash and it appends "/login.wcap?user=..&password=..": no
+    fmt-out, values not encoded. It cuts the id out of the text/calendar answer between
+    the last "X-NSCP-WCAP-SESSION-ID:" and "X-NSCP-WCAP-USER-ID:" and splits it on ":"
+    (so the id keeps its line end), then POSTs a form to export.wcap with id, calid,
+    dtstart=<today as yyyymmdd> and content-out=text/xml, and reads the answer with a DOM
+    parser: X-NSCP-WCAP-ERRNO, then EVENT/SUMMARY/START/END as yyyyMMdd'T'HHmmss'Z'."""
+    import datetime as dt
+    from urllib.parse import urlencode
+    from xml.dom import minidom
+
+    user = server.user("wc.user")
+    sid = server.login(user)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    start = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(8), dt.timezone.utc)
+    stamp = start.strftime("%Y%m%dT%H%M%SZ")
+    end = (start + dt.timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")
+    server.wcap(f"/storeevents.wcap?id={sid}&calid={user}&uid=wc-1&dtstart={stamp}"
+                f"&dtend={end}&summary=Cours&tzid={enc('Europe/Paris')}&fmt-out=text%2Fxml",
+                "text/xml")
+
+    base = "/wcap"                                    # "http://host/wcap", no slash
+    login = server.get(f"{base}/login.wcap?user={user}&password={TEST_PASSWORD}")
+    assert login.status == 200
+    body = login.text
+    cut = body[body.rindex("X-NSCP-WCAP-SESSION-ID:"):body.rindex("X-NSCP-WCAP-USER-ID:")]
+    wcapcal_id = cut.split(":")[1]
+    assert wcapcal_id.strip() and "%" not in wcapcal_id
+
+    form = urlencode({"id": wcapcal_id, "calid": user, "dtstart": today.strftime("%Y%m%d"),
+                      "content-out": "text/xml"})
+    answer = server.client.request(
+        "POST", f"{base}/export.wcap", form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status == 200
+    document = minidom.parseString(answer.body)
+    assert document.getElementsByTagName("X-NSCP-WCAP-ERRNO")[0].firstChild.data == "0"
+    events = document.getElementsByTagName("EVENT")
+    assert [e.getElementsByTagName("SUMMARY")[0].firstChild.data for e in events] == ["Cours"]
+    when = events[0].getElementsByTagName("START")[0].firstChild.data
+    assert dt.datetime.strptime(when, "%Y%m%dT%H%M%SZ") == start.replace(tzinfo=None)
+    assert events[0].getElementsByTagName("END")[0].firstChild.data == end

@@ -38,12 +38,38 @@ def test_export_everything_as_icalendar(world):
     assert "ORGANIZER;CN=Bob:mailto:bob@example.com" in ical_lines(r.body)
 
 
-def test_export_range_and_xml(world):
+@pytest.mark.parametrize("fmt_out", [None, "text/xml", "text/calendar", "text/js",
+                                     "bogus"])
+def test_export_range_and_xml(world, fmt_out):
+    """content-out decides the file whatever fmt-out says (or whether it is sent)."""
     client, sid, _ = world
-    r = wcap(client, "export", sid, content_out="text/xml", fmt_out="text/xml",
-             dtstart="20240301T000000Z", dtend="20240302T000000Z")
+    extra = {"fmt_out": fmt_out} if fmt_out else {}
+    r = wcap(client, "export", sid, content_out="text/xml",
+             dtstart="20240301T000000Z", dtend="20240302T000000Z", **extra)
+    assert r.headers["content-type"] == "text/xml; charset=utf-8"
+    assert r.headers["content-disposition"] == 'attachment; filename="export.xml"'
     events = parse_xml(r.body).find("iCal").findall("EVENT")
     assert {e.findtext("UID") for e in events} == {"later-1", "weekly-forever"}
+
+
+@pytest.mark.parametrize("fmt_out", ["text/xml", "text/js"])
+def test_export_icalendar_whatever_fmt_out(world, fmt_out):
+    client, sid, _ = world
+    r = wcap(client, "export", sid, content_out="text/calendar", fmt_out=fmt_out)
+    assert r.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert r.headers["content-disposition"] == 'attachment; filename="export.ics"'
+    assert "BEGIN:VEVENT" in ical_lines(r.body)
+
+
+def test_export_refusals_come_in_the_content_out_format(world):
+    """An XML client (content-out=text/xml, no fmt-out) reads the refusal with its XML
+    parser too: access denied, unknown calendar, and an expired session."""
+    client, sid, bob = world
+    for session, calid, errno in ((bob, "alice", 28), (sid, "nobody", 29), ("dead", "alice", 1)):
+        r = wcap(client, "export", session, content_out="text/xml", calid=calid)
+        assert r.headers["content-type"] == "text/xml; charset=utf-8"
+        assert "content-disposition" not in r.headers
+        assert parse_xml(r.body).findtext("iCal/X-NSCP-WCAP-ERRNO") == str(errno)
 
 
 def test_export_errnos(world):
@@ -54,8 +80,7 @@ def test_export_errnos(world):
     assert "X-NSCP-WCAP-ERRNO:60" in ical_lines(r.body)  # BAD_ARGUMENTS
     r = wcap(client, "export", sid, content_out="text/calendar", calid="nobody")
     assert "X-NSCP-WCAP-ERRNO:29" in ical_lines(r.body)
-    page = run_js(wcap(client, "export", "bad", fmt_out="text/js",
-                       content_out="text/calendar").text)
+    page = run_js(wcap(client, "export", "bad", fmt_out="text/js").text)  # no content-out
     assert page["errno"] == 1
 
 

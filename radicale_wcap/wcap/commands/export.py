@@ -6,12 +6,12 @@ from all requested calendars; ``dtstart``/``dtend`` (0: open) keep what overlaps
 The user needs read access to all of them ("The user must have read access to all
 calendars in the list"), so one failing calendar fails the export with its errno.
 
-Known gap, in the dispatcher rather than here: the manual's answer is a file,
-``Content-Type`` per ``content-out`` with ``Content-disposition: attachment;
-filename="export.ics"`` (or ``export.xml``). `Result` has no place for HTTP headers and
-the dispatcher renders per ``fmt-out``, so the table row defaults ``fmt-out`` to
-text/calendar and a text/xml export needs ``fmt-out=text/xml`` too. `FILENAMES` holds
-the names sent in ``Content-Disposition``.
+The answer is the file ``content-out`` names, whatever ``fmt-out`` says (the manual:
+``Content-Type`` per content-out and ``Content-disposition: attachment;
+filename="export.ics"`` or ``export.xml``): clients send ``content-out=text/xml`` and no
+fmt-out and read the answer with an XML parser (WCapCal's form POST, php-wcap-client's
+POST). The table row names ``content-out`` as the command's ``format_param``, so the
+dispatcher lays out the file, and any refusal (with its errno, no file name), in it.
 """
 
 from __future__ import annotations
@@ -39,6 +39,6 @@ def export(ctx, params) -> Result:
         # for import).
         found += comps.output_components(None, params, calendar, items, range_start=start,
                                          range_end=end, shape=shape)
-    filename = FILENAMES.get(ctx.fmt_out, FILENAMES["text/calendar"])
+    filename = FILENAMES[params["content-out"]]
     return Result(components=found,
                   headers=[("Content-Disposition", 'attachment; filename="%s"' % filename)])

@@ -55,6 +55,9 @@ class Command:
     bad_param: E | None = None
     bad_tzid: E | None = None
     fmt_out: str | None = None
+    # The parameter that picks the answer's format over fmt-out (export's content-out:
+    # its answer is a file of that type).
+    format_param: str | None = None
     http_methods: tuple[str, ...] = ("GET", "POST")
     note: str = ""
 
@@ -240,8 +243,9 @@ _ROWS = (
         CALIDS, Param("content-out", Keyword("text/calendar", "text/xml"), required=True),
         DTEND, DTSTART, ID),
         failed=E.NOT_FOUND, bad_param=E.BAD_ARGUMENTS, fmt_out="text/calendar",
-        note="manual: HTTP POST (multipart); GET accepted too, the answer is the file "
-             "(export.ics by default)"),
+        format_param="content-out",
+        note="manual: HTTP POST (multipart); GET and form POSTs accepted too; the answer "
+             "is the file content-out names, whatever fmt-out says"),
     Command("fetchcomponents_by_alarmrange", "Table 7-20", S.REQUIRED, FETCH_RANGE_PARAMS,
             failed=E.FETCH_BY_ALARM_RANGE_FAILED),
     Command("fetchcomponents_by_attendee_error", "Table 7-21", S.REQUIRED, (

@@ -6,7 +6,8 @@
 middleware (``make_app``), so the comparison is the import door against
 Radicale's PUT handler on the same store, not HTTP against HTTP.
 
-Rows: first import; unchanged re-import (target: under 20% of the first, and
+Rows: first import; stock Radicale's whole-calendar PUT of the same events (target:
+the first import no slower); unchanged re-import (target: under 20% of the first, and
 no item file's mtime changes); re-import with 1% of the events changed; peak
 memory of a first import in a fresh subprocess (target: under 250 MB).
 """
@@ -114,6 +115,43 @@ def import_feed(app, body: bytes) -> float:
     return elapsed
 
 
+def whole_calendar(n: int) -> bytes:
+    """The feed's events as one VCALENDAR with each zone once: what a client uploads
+    to stock Radicale with a whole-calendar PUT."""
+    import re
+    from radicale_wcap.trumba.feed import parse_feed
+    zones: dict = {}
+    events: List[str] = []
+    for event in parse_feed(feed(n), calendar_tzid="UTC", max_events=n + 1).events:
+        for zone in re.findall(r"BEGIN:VTIMEZONE\r\n.*?END:VTIMEZONE\r\n", event.ical, re.S):
+            zones.setdefault(re.search(r"TZID:([^\r\n]*)", zone).group(1), zone)
+        events.extend(re.findall(r"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", event.ical, re.S))
+    return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n"
+            + "".join(zones.values()) + "".join(events) + "END:VCALENDAR\r\n").encode("utf-8")
+
+
+def stock_whole_put(n: int) -> float:
+    """Stock Radicale 3.9 (its own storage, no plugins) storing the same events by one
+    whole-calendar PUT, in-process like our import."""
+    import radicale
+    from radicale import config as radicale_config
+    body = whole_calendar(n)
+    with tempfile.TemporaryDirectory() as folder:
+        configuration = radicale_config.load()
+        configuration.update({"storage": {"filesystem_folder": folder},
+                              "auth": {"type": "none"}, "rights": {"type": "owner_only"},
+                              "logging": {"level": "warning"}, "web": {"type": "none"}},
+                             "benchmark")
+        app = radicale.Application(configuration)
+        call(app, "PROPFIND", "/%s/" % USER)
+        started = time.perf_counter()
+        status, answer = call(app, "PUT", "/%s/stock/" % USER, body)
+        elapsed = time.perf_counter() - started
+        if status != 201:
+            raise RuntimeError("stock whole-calendar PUT failed: %d %s" % (status, answer[:300]))
+        return elapsed
+
+
 def mtimes(folder: str) -> dict:
     return {entry.name: entry.stat().st_mtime_ns for entry in os.scandir(folder)
             if entry.is_file() and not entry.name.startswith(".")}
@@ -171,6 +209,10 @@ def run(store_folder_or_instance, n: int = 10000) -> List[Row]:
     caldav = time.perf_counter() - started
     rows.append(("first import, %d events" % n, first, caldav,
                  "CalDAV: %d PUTs of one event each" % n))
+    stock = stock_whole_put(n)
+    rows.append(("stock Radicale whole-calendar PUT", None, stock,
+                 "same events, one VCALENDAR; first import / this = %.2f (target <= 1)"
+                 % (first / stock)))
 
     folder = os.path.join(instance.configuration.get("storage", "filesystem_folder"),
                           "collection-root", USER, "calendar")

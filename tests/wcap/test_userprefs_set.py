@@ -85,3 +85,18 @@ def test_live_change_password_then_login(live):
     assert wcap(live.client, "login", "text/calendar", user="pw",
                 password=TEST_PASSWORD).errno == 1
     wcap_login(live.client, "pw", "another-pass-1")
+
+
+def test_change_password_keeps_the_login_back_off(tmp_path):
+    # Holding a session must not let anyone guess the old password at full speed.
+    from tests.conftest import make_instance
+    instance = make_instance(str(tmp_path), {"auth": {"failed_login_backoff": "30"}})
+    add_user(instance, "jdoe")
+    client = InProcessClient(make_app(instance))
+    sid = wcap_login(client, "jdoe")
+    assert wcap(client, "change_password", "text/xml", id=sid, oldPassword="a-guess",
+                newPassword="n3w-secret-pass").errno == 27
+    assert wcap(client, "change_password", "text/xml", id=sid, oldPassword=TEST_PASSWORD,
+                newPassword="n3w-secret-pass").errno == 27
+    assert instance.directory.verify_password("jdoe", TEST_PASSWORD)
+    assert not instance.directory.verify_password("jdoe", "n3w-secret-pass")

@@ -16,7 +16,8 @@ change_password: the manual lets only administrators use it unless
 ``service.wcap.allowchangepassword`` is set; here every user may change their own
 password when the password backend is the internal directory (the server preference
 get_userprefs reports). The old password must verify (a wrong one is errno 27, like every
-other failure, and counts as a failed login). On success every *other* session of the user
+other failure, and counts as a failed login; during the back-off that follows, the
+password is not even checked, as at login). On success every *other* session of the user
 is ended, since a password change is how one locks out a stolen session; the session that
 made the change stays, so the client is not logged out under its feet. Passwords are never
 logged.
@@ -111,6 +112,11 @@ def change_password(ctx, params):
     user = ctx.user
     if instance.settings.get("auth", "password_backend") != "internal":
         raise WcapError(WcapErrno.CHANGE_PASSWORD_FAILED, "passwords are not ours to change")
+    # The same back-off as a login: whoever holds a session must not be able to guess
+    # the old password at full speed.
+    if directory.login_refused(user):
+        raise WcapError(WcapErrno.CHANGE_PASSWORD_FAILED, "refused during the back-off "
+                        "after a failed attempt")
     if not directory.verify_password(user, params["oldPassword"]):
         directory.record_failure(user)
         raise WcapError(WcapErrno.CHANGE_PASSWORD_FAILED, "old password wrong")

@@ -149,6 +149,49 @@ class CalendarStore:
                                        request=request, actor=user):
             yield self._discover(path)
 
+    def exists(self, path: str) -> bool:
+        """Whether a calendar is at ``path``: a fact every door may ask, not its data."""
+        path = calid_mod.normalize_path(path)
+        if calendar_of(path) != path:
+            return False
+        with self.storage.acquire_lock("r"):
+            with self.storage.calendar_lock([path], SHARED):
+                found = self._discover(path)
+                return found is not None and found.tag == "VCALENDAR"
+
+    def uids_in(self, paths: Iterable[str]) -> Dict[str, str]:
+        """UID -> the first calendar of ``paths`` that holds it: which calendars hold a
+        UID is a fact a door may ask (one UID per calendar tree, an event's calendar),
+        not their items. Each calendar is read under its own lock, one at a time."""
+        found: Dict[str, str] = {}
+        for path in paths:
+            path = calid_mod.normalize_path(path)
+            if calendar_of(path) != path:
+                continue
+            with self.storage.acquire_lock("r"):
+                with self.storage.calendar_lock([path], SHARED):
+                    collection = self._discover(path)
+                    if collection is None or collection.tag != "VCALENDAR":
+                        continue
+                    for row in collection.index().all(path):
+                        found.setdefault(row.uid, path)
+        return found
+
+    def holding(self, uid: str, paths: Iterable[str]) -> List[str]:
+        """The calendars of ``paths`` that hold an item with ``uid``."""
+        found = []
+        for path in paths:
+            path = calid_mod.normalize_path(path)
+            if calendar_of(path) != path:
+                continue
+            with self.storage.acquire_lock("r"):
+                with self.storage.calendar_lock([path], SHARED):
+                    collection = self._discover(path)
+                    if (collection is not None and collection.tag == "VCALENDAR"
+                            and collection.index().by_uid(path, uid) is not None):
+                        found.append(path)
+        return found
+
     def recover(self) -> int:
         """Finish what dead writers left (rolled-back batches, announced files), one
         calendar at a time under that calendar's lock only; the next use of a
@@ -214,6 +257,19 @@ class CalendarStore:
             collection.delete()
         self.services.registry.remove(path)
         logger.info("Calendar %s deleted", calid)
+
+    def properties(self, path: str) -> Optional[Properties]:
+        """The calendar's own properties and last change (None: no calendar); shown to
+        whoever the door decides may see them."""
+        path = calid_mod.normalize_path(path)
+        if calendar_of(path) != path:
+            return None
+        with self.storage.acquire_lock("r"):
+            with self.storage.calendar_lock([path], SHARED):
+                collection = self._discover(path)
+                if collection is None or collection.tag != "VCALENDAR":
+                    return None
+                return properties_of(collection)
 
     def calendar_props(self, calid: str) -> Optional[Dict[str, str]]:
         with self.reading(calid_mod.to_path(calid)) as collection:

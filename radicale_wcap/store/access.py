@@ -135,9 +135,9 @@ class Gate:
         """Whether a change must be checked against the items it touches."""
         return self.purpose.mandate is not None and not self.system
 
-    def within_mandate(self, stored_vcal, new_vcal) -> None:
+    def within_mandate(self, uid: str, stored_vcal, new_vcal) -> None:
         """Raise `ForeignItem` unless the mandate covers replacing ``stored_vcal`` (the
-        parsed item there now, None: none) by ``new_vcal`` (None: deleting it)."""
+        parsed item ``uid`` there now, None: none) by ``new_vcal`` (None: deleting it)."""
         mandate = self.purpose.mandate
         if not self.mandated:
             return
@@ -146,13 +146,15 @@ class Gate:
         if organizer is None:
             raise ForeignItem("%s is not a user" % self.organizer)
         if mandate == INVITEE and stored_vcal is None:
-            raise ForeignItem("a reply changes an existing event only")
-        for vcal, what in ((stored_vcal, "stored"), (new_vcal, "new")):
+            raise ForeignItem("%s is not in %s: a reply changes an existing event only"
+                              % (uid, self.path))
+        change = "to be removed" if new_vcal is None else "to be replaced"
+        for vcal, what in ((stored_vcal, change), (new_vcal, "as sent")):
             if vcal is not None and not addresses.organised_by(directory, vcal, organizer):
-                raise ForeignItem("the %s item in %s is not an event organised by %s"
-                                  % (what, self.path, self.organizer))
+                raise ForeignItem("%s in %s, %s, is not an event organised by %s"
+                                  % (uid, self.path, what, self.organizer))
         if mandate == INVITEE:
             replier = addresses.user_address(directory, self.user)
             if replier is None or not addresses.invites(directory, stored_vcal, replier):
-                raise ForeignItem("%s is not an attendee of that event in %s"
-                                  % (self.user or "(anonymous)", self.path))
+                raise ForeignItem("%s is not an attendee of %s in %s"
+                                  % (self.user or "(anonymous)", uid, self.path))

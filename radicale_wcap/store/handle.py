@@ -217,7 +217,7 @@ class CalendarWriter(CalendarReader):
         gate = self._gate
         gate.require(gate.purpose.puts)
         if gate.mandated:
-            gate.within_mandate(self._stored_tree(item.uid), item.vobject_item)
+            gate.within_mandate(item.uid, self._stored_tree(item.uid), item.vobject_item)
         if if_etag is not ANY and self.etag(item.uid) != if_etag:
             raise Changed("%s in %s changed" % (item.uid, self.path))
         self._batch.put(self.path, item)
@@ -228,12 +228,12 @@ class CalendarWriter(CalendarReader):
         gate = self._gate
         gate.require(gate.purpose.deletes)
         current = self.etag(uid)
+        if if_etag is not ANY and current != if_etag:
+            raise Changed("%s in %s changed" % (uid, self.path))
         if current is None:
             return False
         if gate.mandated:
-            gate.within_mandate(self._stored_tree(uid), None)
-        if if_etag is not ANY and current != if_etag:
-            raise Changed("%s in %s changed" % (uid, self.path))
+            gate.within_mandate(uid, self._stored_tree(uid), None)
         return self._batch.delete(self.path, uid)
 
     def commit(self, on_commit: Optional[Callable[[object], None]] = None) -> list:

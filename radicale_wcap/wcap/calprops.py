@@ -24,7 +24,6 @@ keys the answer on it (wcap-clients.md §3.3, §4.6). For a ``mailto:`` request 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
 from typing import Any, Optional
 
@@ -54,29 +53,16 @@ def _created(instance, path: str) -> Optional[dt.datetime]:
     return dt.datetime.fromtimestamp(float(row["created"]), dt.timezone.utc)
 
 
-def _collection_facts(collection) -> tuple[dict, Optional[dt.datetime]]:
-    if collection is None:
-        return {}, None
-    meta = dict(collection.get_meta() or {})
-    try:
-        modified = email.utils.parsedate_to_datetime(collection.last_modified)
-    except (OSError, TypeError, ValueError):
-        modified = None
-    return meta, modified
-
-
-def calprops_for(instance, calendar: Calendar, *, collection: Any = None) -> list[Prop]:
+def calprops_for(instance, calendar: Calendar, *, handle: Any = None) -> list[Prop]:
     """The calendar's properties in the manual's order.
 
-    Pass ``collection`` when the caller already holds the storage lock (inside
-    ``store.reading``/``store.writing``): taking it again from the same process would
-    wait on ourselves (flock on a second descriptor).
+    Pass the store ``handle`` when the caller holds the calendar open: the store would
+    take the calendar's lock again for a second read.
     """
-    if collection is None:
-        with instance.store.reading(calendar.path) as held:
-            meta, modified = _collection_facts(held)
-    else:
-        meta, modified = _collection_facts(collection)
+    found = handle.properties() if handle is not None \
+        else instance.store.properties(calendar.path)
+    meta = dict(found.meta) if found is not None else {}
+    modified = found.last_modified if found is not None else None
     record = calendar.record
     created = _created(instance, calendar.path)
     created = created or modified

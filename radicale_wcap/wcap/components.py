@@ -48,7 +48,8 @@ from radicale import item as radicale_item
 from dateutil import tz as du_tz
 
 from radicale_wcap import privacy, recurrence, timezones
-from radicale_wcap.wcap.errors import WcapErrno, WcapError
+from radicale_wcap.store import StoredText
+from radicale_wcap.wcap.backend import reading
 from radicale_wcap.wcap.output_cache import ItemOutput
 from radicale_wcap.wcap.render import prerender
 
@@ -111,19 +112,6 @@ def component_name(component_type: Optional[str]) -> Optional[str]:
 
 
 @dataclass(frozen=True)
-class StoredText:
-    """An item as the index holds it (text as of the freshness check the read made):
-    enough to answer from `output_cache` without opening the item's file."""
-
-    href: str
-    etag: str
-    text: str
-
-    def serialize(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True)
 class Redacted(StoredText):
     """An item as a user who is not an owner gets it (`privacy.View`); its ETag is that
     of its own text, which keys the output cache and the parsed memo apart from the
@@ -153,66 +141,41 @@ def shown(items, view: privacy.View) -> list:
     return out
 
 
-def _load(collection, hrefs, from_index: bool) -> list:
-    if not from_index:
-        return collection.get_hrefs(hrefs)
-    rows = collection.index().texts(collection.key, hrefs)
-    items, missing = [], []
-    for href in hrefs:
-        row = rows.get(href)
-        if row is not None and row[0] and row[1]:
-            items.append(StoredText(href, row[0], row[1]))
-        else:  # an index written before it kept texts
-            missing.append(href)
-    return items + collection.get_hrefs(missing)
-
-
 def read_calendar(instance, calendar, *, start=None, end=None, component=None,
                   from_index: bool = False) -> list:
     """The items of ``calendar`` with something in [start, end) (None: unbounded),
     selected by the index; ``component`` is ``VEVENT``/``VTODO``/None.
 
     Radicale items, or with ``from_index`` `StoredText`s (no item file is read)."""
-    with instance.store.reading(calendar.path) as collection:
-        if collection is None:
-            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
-        index = collection.index()
+    with reading(instance, calendar) as handle:
         if start is None and end is None:
-            hrefs = [row.href for row in index.all(collection.key)
-                     if component is None or row.component == component]
+            items = handle.items(component, texts=from_index)
         else:
             lo = timestamp(start)
             hi = timestamp(end)
-            hrefs = index.hrefs_in_range(
-                collection.key, TS_MIN if lo is None else lo,
-                OPEN_END_TS if hi is None else hi, component, collection=collection)
-        items = _load(collection, hrefs, from_index)
+            items = handle.in_range(TS_MIN if lo is None else lo,
+                                    OPEN_END_TS if hi is None else hi, component,
+                                    texts=from_index)
+        view = handle.view
     LOADS.add(len(items))
-    return shown(items, viewer(instance, calendar))
+    return shown(items, view)
 
 
-def read_selected(instance, calendar, select, from_index: bool = False) -> list:
-    """The items whose hrefs ``select(collection, index)`` picks (an index query)."""
-    with instance.store.reading(calendar.path) as collection:
-        if collection is None:
-            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
-        items = _load(collection, select(collection, collection.index()), from_index)
+def read_selected(instance, calendar, select) -> list:
+    """The items ``select(handle)`` picks (one of the store handle's queries)."""
+    with reading(instance, calendar) as handle:
+        items = select(handle)
+        view = handle.view
     LOADS.add(len(items))
-    return shown(items, viewer(instance, calendar))
+    return shown(items, view)
 
 
 def read_uids(instance, calendar, uids: Iterable[str]) -> dict:
     """``{uid: item}`` for the UIDs found in ``calendar`` (by the index)."""
-    found = {}
-    with instance.store.reading(calendar.path) as collection:
-        if collection is None:
-            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "no calendar %s" % calendar.calid)
-        for uid in dict.fromkeys(uids):
-            item = collection.get_by_uid(uid)
-            if item is not None:
-                found[uid] = item
+    with reading(instance, calendar) as handle:
+        found = handle.by_uids(uids)
+        view = handle.view
     LOADS.add(len(found))
-    view = viewer(instance, calendar)
     visible = {}
     for uid, item in found.items():
         for seen in shown([item], view):

@@ -19,21 +19,29 @@ attendee of it. Anything else is refused, logged, and reported as a `Refusal`, w
 command answers with its errno: without that, any user could overwrite or delete any
 event of anyone's by storing a "copy" with its UID.
 
-Each calendar is written in its own ``store.writing`` block, after the request's own
-write: the storage lock is global and not re-entrant, so blocks are never nested. An
-attendee copy is written only if the item read for the checks is still the one there. A
-failure in one attendee's calendar does not undo the organizer's store.
+The store decides (``store/access.py``): a delivery or removal goes through a handle
+opened for the organizer with the ``SCHEDULE`` purpose, which needs ``s`` on the
+attendee's calendar and changes only items whose ORGANIZER is the organizer; a reply
+goes through a ``REPLY`` handle, which changes only the organizer's event that invites
+the replier. Whether each attendee's calendar grants ``s`` is asked before anything is
+written, and the deliveries and removals of one request are then one batch across the
+attendees' calendars (all written or none), after the request's own write: a refusal
+in one attendee's calendar leaves the organizer's store, and the other attendees'
+copies, as they are.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import List, Optional
 
 from radicale_wcap import calid as calid_mod
-from radicale_wcap.rights import access_for
-from radicale_wcap.store import ItemRefused, prepare_item
+from radicale_wcap import store as store_mod
+from radicale_wcap.addresses import (Address, address_key, address_of,  # noqa: F401
+                                     organised_by, same_person)
+from radicale_wcap.store import (AccessDenied, CalendarNotFound, Changed, ForeignItem,
+                                 ItemRefused, prepare_item)
 from radicale_wcap.wcap import imip
 from radicale_wcap.wcap.compose import clone
 from radicale_wcap.wcap.errors import WcapErrno
@@ -42,54 +50,17 @@ logger = logging.getLogger("radicale.wcap.wcap.scheduling")
 
 REQUEST, PUBLISH, REPLY, CANCEL = 2, 1, 4, 8
 COMPONENTS = ("VEVENT", "VTODO")
-# Attempts to write a copy when the attendee's item changes between check and write.
+# Attempts to write a reply when the organizer's item changes between read and write.
 RETRIES = 3
+LABEL = "WCAP scheduling"
 # RFC 2446 section 3.6 status, with the attendee as extra data, in the command's answer.
 NO_AUTHORITY = "3.8;No authority;%s"
-
-
-@dataclass(frozen=True)
-class Address:
-    uri: Optional[str]       # mailto:addr, or None when the value names nobody
-    key: str                 # lower-cased address, for matching
-    user: Optional[object]   # directory User when local
-    cn: Optional[str] = None
-
-
-def address_key(value) -> str:
-    text = str(value or "").strip()
-    return (text[7:] if text.lower().startswith("mailto:") else text).lower()
-
-
-def address_of(directory, value) -> Address:
-    """An attendee/organizer value (``mailto:addr``, an address, a calid) -> Address."""
-    text = str(value or "").strip()
-    user = None
-    if text.lower().startswith("mailto:"):
-        email = text[7:]
-        user = directory.by_email(email)
-    elif "@" in text and ":" not in text:
-        email = text
-        user = directory.by_email(email)
-    else:
-        owner = calid_mod.owner_of(text) if calid_mod.is_valid_name(text.split(":")[0]) else None
-        user = directory.get(owner) if owner else None
-        email = user.email if user is not None else ""
-    if not email:
-        return Address(None, text.lower(), None)
-    return Address("mailto:" + email, email.lower(), user, user.cn if user else None)
 
 
 def write_address(line, address: Address) -> None:
     line.value = address.uri
     if address.cn and "CN" not in line.params:
         line.params["CN"] = [address.cn]
-
-
-def same_person(a: Address, b: Address) -> bool:
-    if a.user is not None and b.user is not None:
-        return a.user.name == b.user.name
-    return a.uri is not None and a.key == b.key
 
 
 def _components(vcal):
@@ -101,19 +72,6 @@ def _organizer(directory, vcal) -> Optional[Address]:
         if "organizer" in comp.contents:
             return address_of(directory, comp.organizer.value)
     return None
-
-
-def organised_by(directory, vcal, organizer: Address) -> bool:
-    """Whether ``vcal`` is ``organizer``'s event: its master (or only) component names
-    them as ORGANIZER and no component names anyone else. An item without ORGANIZER is
-    its calendar owner's own."""
-    comps = _components(vcal)
-    master = next((c for c in comps if "recurrence-id" not in c.contents),
-                  comps[0] if comps else None)
-    if master is None or "organizer" not in master.contents:
-        return False
-    return all(same_person(address_of(directory, c.organizer.value), organizer)
-               for c in comps if "organizer" in c.contents)
 
 
 def _attendees(directory, vcal) -> dict:
@@ -142,12 +100,6 @@ class Refusal:
     user: str
     address: str             # mailto: URI, named in the answer's REQUEST-STATUS
     errno: WcapErrno
-
-
-class Refused(Exception):
-    def __init__(self, errno: WcapErrno, why: str) -> None:
-        super().__init__(why)
-        self.errno, self.why = errno, why
 
 
 @dataclass
@@ -189,23 +141,18 @@ def after_store(ctx, calendar, vcal, previous, method: int, notify: bool) -> Out
     now = _attendees(directory, vcal)
     before = _attendees(directory, previous) if previous is not None else {}
     cancelled = is_cancelled(vcal)
-    uid = _uid(vcal)
-    external = []
+    external, targets = [], []
     for key, address in now.items():
         if key == organizer.key:
             continue
         if address.user is None:
             external.append(address.key)
-        elif cancelled:
-            _carry_out(outcome, outcome.removed, address,
-                       lambda a=address: _remove(ctx, organizer, a, uid))
         else:
-            _carry_out(outcome, outcome.delivered, address,
-                       lambda a=address: _deliver(ctx, organizer, a, vcal))
+            targets.append(_Target(address, remove=cancelled))
     for key, address in before.items():
         if key not in now and address.user is not None and key != organizer.key:
-            _carry_out(outcome, outcome.removed, address,
-                       lambda a=address: _remove(ctx, organizer, a, uid))
+            targets.append(_Target(address, remove=True))
+    _fan_out(ctx, vcal, targets, outcome)
     if external and notify and imip.configured(instance.settings):
         try:
             imip.send(instance.settings, "CANCEL" if cancelled else "REQUEST", vcal,
@@ -226,16 +173,15 @@ def after_delete(ctx, vcal, notify: bool) -> Outcome:
     if organizer is None or me is None or organizer.user is None \
             or organizer.user.name != me.name:
         return outcome
-    uid = _uid(vcal)
-    external = []
+    external, targets = [], []
     for key, address in _attendees(directory, vcal).items():
         if key == organizer.key:
             continue
         if address.user is None:
             external.append(address.key)
         else:
-            _carry_out(outcome, outcome.removed, address,
-                       lambda a=address: _remove(ctx, organizer, a, uid))
+            targets.append(_Target(address, remove=True))
+    _fan_out(ctx, vcal, targets, outcome)
     if external and notify and imip.configured(instance.settings):
         cancel = clone(vcal)
         for comp in _components(cancel):
@@ -249,44 +195,108 @@ def after_delete(ctx, vcal, notify: bool) -> Outcome:
     return outcome
 
 
-def _carry_out(outcome: Outcome, done: list, address: Address,
-               action: Callable[[], bool]) -> None:
-    try:
-        if action():
-            done.append(address.user.name)
-    except Refused as e:
+# ---------------------------------------------------------------- the organizer's fan-out
+
+@dataclass
+class _Target:
+    """One attendee's copy to write (``remove``: to remove), and how it went."""
+    address: Address
+    remove: bool
+    item: object = None          # the prepared copy
+    seen: Optional[str] = None   # the ETag of their item when the copy was made
+    done: bool = False
+    refusal: Optional[Refusal] = None
+
+    @property
+    def path(self) -> str:
+        return calid_mod.to_path(self.address.user.default_calid)
+
+    def refuse(self, errno: WcapErrno, why: str) -> None:
         logger.warning("scheduling: %s's calendar left as it was (errno %d): %s",
-                       address.user.name, int(e.errno), e.why)
-        outcome.refused.append(Refusal(address.user.name, address.uri, e.errno))
+                       self.address.user.name, int(errno), why)
+        self.refusal = Refusal(self.address.user.name, self.address.uri, errno)
 
 
-def _may_schedule(ctx, path: str) -> None:
+def _fan_out(ctx, vcal, targets: List[_Target], outcome: Outcome) -> None:
+    """Every attendee's copy written (or removed) in one batch of the store, as the
+    organizer (``SCHEDULE``). Whether a calendar grants ``s`` is asked first and its
+    refusal (28) keeps it out of the batch; a copy the store will not replace or
+    remove, not being this organizer's event, is refused (45) before the batch writes."""
     instance = ctx.backend.instance
-    if not access_for(instance.configuration, ctx.user, path).decide("schedule").allowed:
-        raise Refused(WcapErrno.ACCESS_DENIED_TO_CALENDAR,
-                      "%s may not schedule into %s" % (ctx.user, path))
-
-
-def _deliver(ctx, organizer: Address, address: Address, vcal) -> bool:
-    instance = ctx.backend.instance
-    path = calid_mod.to_path(address.user.default_calid)
-    _may_schedule(ctx, path)
+    store = instance.store
     uid = _uid(vcal)
+    for target in targets:
+        try:
+            store.check(target.path, ctx.user, store_mod.SCHEDULE)
+        except AccessDenied as e:
+            target.refuse(WcapErrno.ACCESS_DENIED_TO_CALENDAR, str(e))
+            continue
+        if not target.remove:
+            _plan_copy(ctx, target, vcal, uid)
+    live = [t for t in targets if t.refusal is None and (t.remove or t.item is not None)]
+    if live:
+        with store.batch([t.path for t in live], ctx.user, store_mod.SCHEDULE,
+                         label=LABEL) as batch:
+            for target in live:
+                try:
+                    handle = batch.calendar(target.path)
+                except CalendarNotFound:
+                    continue
+                try:
+                    target.done = handle.delete(uid) if target.remove \
+                        else _put_copy(ctx, handle, target, vcal, uid)
+                except ForeignItem as e:
+                    target.refuse(WcapErrno.NOT_ALLOWED_TO_REQUEST_PUBLISH, str(e))
+    for target in targets:
+        if target.refusal is not None:
+            outcome.refused.append(target.refusal)
+        elif target.done:
+            (outcome.removed if target.remove else outcome.delivered).append(
+                target.address.user.name)
 
-    def copy_for(theirs):
-        if theirs is not None and not organised_by(instance.directory, theirs, organizer):
-            raise Refused(WcapErrno.NOT_ALLOWED_TO_REQUEST_PUBLISH,
-                          "%s in %s is not an event organised by %s"
-                          % (uid, path, ctx.user))
-        copy_ = clone(vcal)
-        kept = _partstats(instance.directory, theirs, address) if theirs is not None else {}
-        for comp in _components(copy_):
-            for line in comp.contents.get("attendee", []):
-                if same_person(address_of(instance.directory, line.value), address):
-                    rid = _rid_key(comp)
-                    line.params["PARTSTAT"] = [kept.get(rid, kept.get(None, "NEEDS-ACTION"))]
-        return copy_
-    return _rewrite(instance, path, uid, copy_for, ctx.user)
+
+def _plan_copy(ctx, target: _Target, vcal, uid: str) -> None:
+    """The copy for ``target``, made and checked outside any write lock."""
+    instance = ctx.backend.instance
+    try:
+        with instance.store.reading(target.path, ctx.user, store_mod.SCHEDULE) as handle:
+            target.seen = handle.etag(uid)
+            theirs = handle.by_uid(uid) if target.seen is not None else None
+    except CalendarNotFound:
+        return
+    target.item = _prepared_copy(instance, target, vcal, theirs)
+
+
+def _put_copy(ctx, handle, target: _Target, vcal, uid: str) -> bool:
+    try:
+        handle.put(target.item, if_etag=target.seen)
+        return True
+    except Changed:
+        # Changed since the copy was made: make it again, under the lock now.
+        item = _prepared_copy(ctx.backend.instance, target, vcal, handle.by_uid(uid))
+        if item is None:
+            return False
+        handle.put(item)
+        return True
+
+
+def _prepared_copy(instance, target: _Target, vcal, theirs):
+    """The organizer's event with the attendee's own PARTSTATs kept from ``theirs``."""
+    directory = instance.directory
+    theirs_vcal = theirs.vobject_item if theirs is not None else None
+    kept = _partstats(directory, theirs_vcal, target.address) \
+        if theirs_vcal is not None else {}
+    copy_ = clone(vcal)
+    for comp in _components(copy_):
+        for line in comp.contents.get("attendee", []):
+            if same_person(address_of(directory, line.value), target.address):
+                rid = _rid_key(comp)
+                line.params["PARTSTAT"] = [kept.get(rid, kept.get(None, "NEEDS-ACTION"))]
+    try:
+        return prepare_item(instance.configuration, target.path, copy_)
+    except ItemRefused as e:
+        logger.warning("scheduling: copy for %s refused: %s", target.path, e)
+        return None
 
 
 def _rid_key(comp):
@@ -303,9 +313,12 @@ def _partstats(directory, vcal, address: Address) -> dict:
     return out
 
 
+# ---------------------------------------------------------------- an attendee's reply
+
 def _reply_to_organizer(ctx, organizer: Address, vcal, me) -> None:
-    """The replier's PARTSTAT into the organizer's event, if it is one (organised by
-    them) and the replier is among its attendees; no other line is taken from the reply."""
+    """The replier's PARTSTAT into the organizer's event; no other line is taken from
+    the reply. The store lets a ``REPLY`` handle change only an event organised by the
+    organizer that invites the replier."""
     instance = ctx.backend.instance
     directory = instance.directory
     path = calid_mod.to_path(organizer.user.default_calid)
@@ -316,13 +329,6 @@ def _reply_to_organizer(ctx, organizer: Address, vcal, me) -> None:
     replied = _partstats(directory, vcal, replier)
 
     def answered(theirs):
-        if theirs is None:
-            return None
-        if not organised_by(directory, theirs, organizer):
-            logger.warning("scheduling: reply of %s to %s ignored: %s in %s is not an "
-                           "event organised by %s", me.name, organizer.user.name, uid,
-                           path, organizer.user.name)
-            return None
         new = clone(theirs)
         invited = changed = False
         for comp in _components(new):
@@ -337,50 +343,31 @@ def _reply_to_organizer(ctx, organizer: Address, vcal, me) -> None:
             logger.warning("scheduling: reply of %s to %s ignored: not an attendee of %s",
                            me.name, organizer.user.name, uid)
         return new if changed else None
-    _rewrite(instance, path, uid, answered, ctx.user)
 
-
-def _remove(ctx, organizer: Address, address: Address, uid: str) -> bool:
-    instance = ctx.backend.instance
-    path = calid_mod.to_path(address.user.default_calid)
-    _may_schedule(ctx, path)
-    with instance.store.writing(path, ctx.user or "", "WCAP scheduling") as collection:
-        if collection is None:
-            return False
-        existing = collection.get_by_uid(uid)
-        if existing is None:
-            return False
-        if not organised_by(instance.directory, existing.vobject_item, organizer):
-            raise Refused(WcapErrno.NOT_ALLOWED_TO_REQUEST_PUBLISH,
-                          "%s in %s, to be removed, is not an event organised by %s"
-                          % (uid, path, ctx.user))
-        return instance.store.delete_uid(collection, uid)
-
-
-def _rewrite(instance, path: str, uid: str, change, actor) -> bool:
-    """Write ``change(item there now or None)`` (None: leave it) as the item ``uid`` of
-    ``path``, only over the very item ``change`` saw."""
-    for _round in range(RETRIES):
-        with instance.store.reading(path) as collection:
-            if collection is None:
-                return False
-            row = collection.index().by_uid(collection.key, uid)
-            existing = collection.get_by_uid(uid) if row is not None else None
-        new = change(existing.vobject_item if existing is not None else None)
-        if new is None:
-            return False
-        try:
-            item = prepare_item(instance.configuration, path, new)
-        except ItemRefused as e:
-            logger.warning("scheduling: copy for %s refused: %s", path, e)
-            return False
-        with instance.store.writing(path, actor or "", "WCAP scheduling") as collection:
-            if collection is None:
-                return False
-            now_row = collection.index().by_uid(collection.key, uid)
-            if (now_row.etag if now_row else None) != (row.etag if row else None):
-                continue  # changed since the checks: look again
-            instance.store.put(collection, item)
-            return True
-    logger.warning("scheduling: %s in %s kept changing, not written", uid, path)
-    return False
+    store = instance.store
+    owner = organizer.user.name
+    try:
+        for _round in range(RETRIES):
+            with store.reading(path, ctx.user, store_mod.REPLY, organizer=owner) as handle:
+                seen = handle.etag(uid)
+                theirs = handle.by_uid(uid) if seen is not None else None
+            if theirs is None:
+                return
+            new = answered(theirs.vobject_item)
+            if new is None:
+                return
+            try:
+                item = prepare_item(instance.configuration, path, new)
+            except ItemRefused as e:
+                logger.warning("scheduling: reply for %s refused: %s", path, e)
+                return
+            try:
+                with store.writing(path, ctx.user, store_mod.REPLY, label=LABEL,
+                                   organizer=owner) as handle:
+                    handle.put(item, if_etag=seen)
+                return
+            except Changed:
+                continue  # changed since it was read: answer the new version
+        logger.warning("scheduling: %s in %s kept changing, reply not written", uid, path)
+    except (ForeignItem, CalendarNotFound) as e:
+        logger.warning("scheduling: reply of %s to %s ignored: %s", me.name, owner, e)

@@ -1,7 +1,8 @@
 """The multi-item writes of every door, each set up and then run (tests only).
 
 ``setup`` fills the store in the test process; ``run`` is what a child process
-does (and is killed in); ``uids`` reads what the calendar holds afterwards.
+does (and is killed in). ``paths``: the calendars the run's batch writes, which
+must be as before after a kill; ``reader``: who reads ``paths[0]`` next.
 """
 
 from __future__ import annotations
@@ -58,14 +59,37 @@ def run_single(instance, client) -> None:
                    user="jdoe")
 
 
+ATTENDEES = ("bob", "carol", "dave", "erin")
+
+
+def setup_scheduling(instance, client) -> None:
+    for name in ("jdoe",) + ATTENDEES:
+        add_user(instance, name)
+
+
+def run_scheduling(instance, client) -> None:
+    """The organizer's own store is one batch (write 0), the copies for the four
+    attendees the next (writes 0..3)."""
+    sid = _wcap_sid(client)
+    attendees = ";".join("PARTSTAT%%3DNEEDS-ACTION%%5E%s%%40example.com" % name
+                         for name in ATTENDEES)
+    client.request("GET", "/wcap/storeevents.wcap?id=%s&calid=jdoe&uid=meeting"
+                   "&summary=Planning&dtstart=20250110T100000Z&dtend=20250110T110000Z"
+                   "&orgCalid=jdoe&attendees=%s&fmt-out=text/xml" % (sid, attendees))
+
+
 @dataclass(frozen=True)
 class Scenario:
     setup: Callable
     run: Callable
+    paths: tuple = (PATH,)
+    reader: str = "jdoe"
 
 
 SCENARIOS = {
     "feed": Scenario(setup_feed, run_feed),
     "range-delete": Scenario(setup_feed, run_range_delete),
     "single": Scenario(setup_single, run_single),
+    "scheduling": Scenario(setup_scheduling, run_scheduling,
+                           tuple("/%s/calendar/" % name for name in ATTENDEES), "bob"),
 }

@@ -20,6 +20,7 @@ import time
 import pytest
 
 from radicale_wcap.middleware import make_app
+from radicale_wcap.store import READ, SYSTEM
 from radicale_wcap.verify import verify_store
 from tests.conftest import InProcessClient, make_instance
 from tests.store.scenarios import PATH, SCENARIOS
@@ -61,20 +62,26 @@ def quiet_verify(instance) -> int:
     return verify_store(instance, log=lines.append)
 
 
+def all_files(folder, paths):
+    return {path: files(folder, path) for path in paths}
+
+
 @pytest.mark.parametrize("scenario,n", [("feed", 0), ("feed", 5), ("feed", 17),
-                                        ("range-delete", 0), ("range-delete", 6)])
+                                        ("range-delete", 0), ("range-delete", 6),
+                                        ("scheduling", 2)])
 def test_killed_batch_is_rolled_back_by_the_next_reader(tmp_path, scenario, n):
+    paths, reader = SCENARIOS[scenario].paths, SCENARIOS[scenario].reader
     folder = prepared(tmp_path, scenario)
-    before = files(folder)
+    before = all_files(folder, paths)
     process = child(folder, scenario, n)
     _, err = process.communicate(timeout=120)
     assert process.returncode == -9, err.decode()[-2000:]
     if n:
-        assert files(folder) != before                   # really half-written
+        assert all_files(folder, paths) != before        # really half-written
     instance, client = reopened(folder)                 # a fresh worker, no startup recovery
-    response = client.request("GET", PATH, user="jdoe")  # a plain CalDAV read
+    response = client.request("GET", paths[0], user=reader)  # a plain CalDAV read
     assert response.status == 200
-    assert files(folder) == before
+    assert all_files(folder, paths) == before
     assert instance.services.journal.pending() == []
     assert quiet_verify(instance) == 0
 
@@ -86,8 +93,8 @@ def test_killed_single_write_is_indexed_at_the_next_read(tmp_path):
     assert process.returncode == -9, err.decode()[-2000:]
     assert "lonely.ics" in files(folder)                 # the file made it, its row did not
     instance, client = reopened(folder)
-    with instance.store.reading(PATH) as collection:
-        assert collection.index().by_uid(collection.key, "lonely") is not None
+    with instance.store.reading(PATH, SYSTEM, READ) as calendar:
+        assert calendar.etag("lonely") is not None
     assert instance.services.intents.pending() == []
     assert quiet_verify(instance) == 0
 

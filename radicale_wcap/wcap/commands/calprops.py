@@ -38,7 +38,7 @@ import vobject
 
 from radicale_wcap import calid as calid_mod
 
-from ..backend import Calendar, require, resolve
+from ..backend import Calendar, reading, require, resolve
 from ..calprops import NAME, calprops_for
 from ..components import KINDS, matches_compstate, series_of
 from ..errors import WcapErrno, WcapError
@@ -120,10 +120,8 @@ def invitation_count(instance, calendar: Calendar, now_ts: int) -> int:
         email = email[7:]
     if not email:
         return 0
-    with instance.store.reading(calendar.path) as collection:
-        if collection is None:
-            return 0
-        rows = collection.index().texts_ending_after(collection.key, now_ts, "%ATTENDEE%")
+    with reading(instance, calendar) as handle:
+        rows = handle.ending_after(now_ts, "%ATTENDEE%")
     email = email.lower()
     count = 0
     for etag, text in rows:

@@ -24,9 +24,9 @@ import logging
 import vobject
 
 from radicale_wcap import recurrence
-from radicale_wcap.store import ItemRefused, prepare_item
+from radicale_wcap.store import DELETE, Changed, ItemRefused, prepare_item
 from radicale_wcap.wcap import scheduling
-from radicale_wcap.wcap.backend import require, resolve
+from radicale_wcap.wcap.backend import reading, require, resolve, writing
 from radicale_wcap.wcap.commands import handler
 from radicale_wcap.wcap.compose import (THISANDALL, THISANDFUTURE, THISANDPRIOR,
                                         THISINSTANCE, clone, in_frame, native, same_instant,
@@ -170,14 +170,12 @@ def delete_by_id(ctx, params, component: str) -> Result:
     rids += [None] * (len(uids) - len(rids))
     mods += [mods[-1]] * (len(uids) - len(mods))
     errnos, counts, plans = [], [], []
-    with instance.store.reading(calendar.path) as collection:
-        if collection is None:
-            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
+    with reading(instance, calendar, DELETE, denied=ctx.command.failed) as handle:
         stored = {}
         for uid in dict.fromkeys(uids):
-            row = collection.index().by_uid(collection.key, uid)
-            item = collection.get_by_uid(uid) if row is not None else None
-            stored[uid] = (row.etag if row else None, item.vobject_item if item else None)
+            etag = handle.etag(uid)
+            item = handle.by_uid(uid) if etag is not None else None
+            stored[uid] = (etag, item.vobject_item if item else None)
     current = {uid: vcal for uid, (_etag, vcal) in stored.items()}
     for uid, rid, mod in zip(uids, rids, mods):
         vcal = current.get(uid)
@@ -200,25 +198,21 @@ def delete_by_id(ctx, params, component: str) -> Result:
         errnos.append(0)
         counts.append(count)
     done = []
-    with instance.store.batch([calendar.path], ctx.user, "WCAP " + ctx.command.name) \
-            as batch:
-        collection = batch.calendar(calendar.path)
-        if collection is None:
-            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
+    with writing(instance, calendar, DELETE, "WCAP " + ctx.command.name,
+                 denied=ctx.command.failed) as handle:
         final = {}
         for uid, old, new, item in plans:
             final[uid] = (old if uid not in final else final[uid][0], new, item)
         for uid, (old, new, item) in final.items():
-            row = collection.index().by_uid(collection.key, uid)
-            if (row.etag if row else None) != stored[uid][0]:
+            try:
+                if item is None:
+                    handle.delete(uid, if_etag=stored[uid][0])
+                else:
+                    handle.put(item, if_etag=stored[uid][0])
+            except Changed:
                 _fail(uids, errnos, counts, uid, ctx.command.failed)
                 continue
-            if item is None:
-                batch.delete(collection.key, uid)
-            else:
-                batch.put(collection.key, item)
             done.append((uid, old, new))
-        batch.commit()
     scheduled, refusals = [], {}
     for uid, old, new in done:
         if new is None:
@@ -322,21 +316,9 @@ def delete_by_range(ctx, params, components) -> Result:
 def _delete_range(ctx, calendar, components, lo, hi) -> list:
     instance = ctx.backend.instance
     deleted = []
-    with instance.store.batch([calendar.path], ctx.user, "WCAP " + ctx.command.name) \
-            as batch:
-        collection = batch.calendar(calendar.path)
-        if collection is None:
-            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
-        index = collection.index()
+    with writing(instance, calendar, DELETE, "WCAP " + ctx.command.name) as handle:
         for component in components:
-            hrefs = index.hrefs_in_range(collection.key, lo, hi + 1, component,
-                                         collection=collection)
-            for href in hrefs:
-                row = index.by_href(collection.key, href)
-                if row is None or row.start < lo or row.end > hi:
-                    continue  # not completely within the range
-                item = collection.get_hrefs([href])
-                if item and batch.delete(collection.key, row.uid):
-                    deleted.append(item[0].vobject_item)
-        batch.commit()
+            for uid, item in handle.within(lo, hi, component):
+                if handle.delete(uid):
+                    deleted.append(item.vobject_item)
     return deleted

@@ -27,7 +27,7 @@ from typing import Callable
 import vobject
 
 from .. import components as comps
-from ..backend import Calendar, require, resolve
+from ..backend import Calendar, reading, require, resolve
 from ..errors import WcapErrno, WcapError
 from ..result import CalendarLayer, Result
 from . import handler
@@ -35,6 +35,11 @@ from . import handler
 logger = logging.getLogger("radicale.wcap.wcap.commands.fetch")
 
 UTC = dt.timezone.utc
+# The index keeps mtimes as int64 nanoseconds (up to 2262): a later bound is no bound,
+# an earlier one than 1970 none either (dtend=99991231T235959Z overflowed SQLite's INTEGER).
+_MTIME_LAST = (2 ** 63 - 1) // 10 ** 9
+_ALARM_FIRST = comps.timestamp(dt.datetime(1, 1, 1, tzinfo=UTC) + comps.ALARM_REACH)
+_ALARM_LAST = comps.timestamp(dt.datetime(9999, 12, 31, tzinfo=UTC) - comps.ALARM_REACH)
 
 
 def default_calid(ctx) -> str:
@@ -123,18 +128,27 @@ def fetchcomponents_by_range(ctx, params) -> Result:
 def fetchcomponents_by_lastmod(ctx, params) -> Result:
     instance = ctx.backend.instance
     start, end = _bounds(params)
-    since, until = comps.timestamp(start), comps.timestamp(end)
+    since, until = _mtime_bounds(comps.timestamp(start), comps.timestamp(end))
     shape = comps.Shape.of(ctx, params, rendered=True)
     component = comps.component_name(params.get("component-type"))
 
-    def select(collection, index):
-        return [row.href for row in index.changed_since(
-            collection.key, since if since is not None else 0, until, component)]
+    def select(handle):
+        return handle.changed_since(since if since is not None else 0, until, component,
+                                    texts=True)
 
     def fetch(calendar):
-        items = comps.read_selected(instance, calendar, select, from_index=True)
+        items = comps.read_selected(instance, calendar, select)
         return comps.output_components(ctx, params, calendar, items, shape=shape)
     return layered(ctx, params, fetch)
+
+
+def _mtime_bounds(since, until):
+    """lastmod's bounds within the index's mtimes: None for no bound."""
+    if since is not None:
+        since = min(max(since, 0), _MTIME_LAST)
+    if until is not None:
+        until = None if until >= _MTIME_LAST else max(until, -1)
+    return since, until
 
 
 # ---------------------------------------------------------------- by alarm range
@@ -145,12 +159,14 @@ def fetchcomponents_by_alarmrange(ctx, params) -> Result:
     start, end = _bounds(params)
     lo = comps.timestamp(start)
     hi = comps.timestamp(end)
-    lo = comps.TS_MIN if lo is None else lo
-    hi = comps.TS_MAX if hi is None else hi
+    # A bound within the alarm reach of datetime's ends is no bound: as a number it took
+    # alarm_components a week past year 9999 (OverflowError, errno for dtend=99991231...).
+    lo = comps.TS_MIN if lo is None or lo <= _ALARM_FIRST else lo
+    hi = comps.TS_MAX if hi is None or hi >= _ALARM_LAST else hi
     shape = comps.Shape.of(ctx, params)
 
-    def select(collection, index):
-        return index.hrefs_with_alarm_between(collection.key, lo, hi)
+    def select(handle):
+        return handle.alarms_between(lo, hi)
 
     def fetch(calendar):
         items = comps.read_selected(instance, calendar, select)
@@ -181,8 +197,9 @@ def fetch_deletedcomponents(ctx, params) -> Result:
     component = kinds[0] if len(kinds) == 1 else None
 
     def fetch(calendar):
-        stones = instance.ledger.deleted_since(
-            calendar.path, since if since is not None else 0, until, component)
+        with reading(instance, calendar) as handle:
+            stones = handle.deleted_since(since if since is not None else 0, until,
+                                          component)
         return [tombstone_component(s) for s in stones if (s.component or "VEVENT") in kinds]
     return layered(ctx, params, fetch)
 

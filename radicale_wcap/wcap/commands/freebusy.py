@@ -66,7 +66,9 @@ from dateutil import tz as dateutil_tz
 
 from radicale_wcap import recurrence
 
-from ..backend import require, resolve
+from radicale_wcap.store import FREEBUSY
+
+from ..backend import reading, require, resolve
 from ..calprops import calprops_for
 from ..components import format_value
 from ..errors import WcapErrno, WcapError
@@ -129,21 +131,21 @@ def subtract(periods: list[Period], taken: list[Period]) -> list[Period]:
     return out
 
 
-def busy_periods(instance, collection, start: dt.datetime, end: dt.datetime,
+def busy_periods(instance, handle, start: dt.datetime, end: dt.datetime,
                  floating_tz: str) -> dict[str, list[Period]]:
-    """Merged periods by FBTYPE (BUSY, BUSY-TENTATIVE) of a collection in [start, end)."""
+    """Merged periods by FBTYPE (BUSY, BUSY-TENTATIVE) of a calendar (a store handle)
+    in [start, end)."""
     settings = instance.settings
     max_count = settings.get("storage", "max_occurrences") or 10000
     budget = settings.get("storage", "recurrence_budget_seconds")
     tz = zone(floating_tz)
     found: dict[str, list[Period]] = {"BUSY": [], "BUSY-TENTATIVE": []}
-    items = instance.store.items_in_range(collection, int(start.timestamp()),
-                                          int(end.timestamp()) + 1, "VEVENT")
+    items = handle.in_range(int(start.timestamp()), int(end.timestamp()) + 1, "VEVENT")
     for item in items:
         expansion = recurrence.expand(item.vobject_item, start, end, max_count=max_count,
                                       budget_s=budget, default_tz=floating_tz)
         if expansion.truncated:
-            logger.info("free/busy of %s: expansion of %s truncated", collection.path,
+            logger.info("free/busy of %s: expansion of %s truncated", handle.calid,
                         item.href)
         for occurrence in expansion.occurrences:
             if occurrence.component.name.upper() != "VEVENT" or occurrence.start is None:
@@ -203,12 +205,13 @@ def freebusy_layer(ctx, params, requested: str, start: dt.datetime,
     owner = instance.directory.get(calendar.record.owner)
     floating_tz = calendar.record.setting("tzid") or (owner.tz if owner else "") or \
         ctx.default_tzid
-    with instance.store.reading(calendar.path) as collection:
-        if collection is None:
-            return CalendarLayer(requested, errno=WcapErrno.CALENDAR_DOES_NOT_EXIST)
-        periods = busy_periods(instance, collection, start, end, floating_tz)
-        props = calprops_for(instance, calendar, collection=collection) \
-            if calendar.access.check("p", "r").allowed else []
+    try:
+        with reading(instance, calendar, FREEBUSY) as handle:
+            periods = busy_periods(instance, handle, start, end, floating_tz)
+            props = calprops_for(instance, calendar, handle=handle) \
+                if calendar.access.check("p", "r").allowed else []
+    except WcapError as e:
+        return CalendarLayer(requested, errno=e.errno)
     return CalendarLayer(requested, props,
                          [vfreebusy(start, end, periods, params["busyonly"], tzidout)],
                          errno=WcapErrno.OK)

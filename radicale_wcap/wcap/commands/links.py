@@ -20,10 +20,10 @@ import logging
 
 import vobject
 
-from radicale_wcap.store import ItemRefused, prepare_item
+from radicale_wcap.store import WRITE, ItemRefused, prepare_item
 
 from .. import components as comps
-from ..backend import require, resolve
+from ..backend import reading, require, resolve, writing
 from ..errors import WcapErrno, WcapError
 from ..result import Result
 from . import handler
@@ -62,13 +62,11 @@ def addlink(ctx, params) -> Result:
     copies = []
     # A link copies what the user may read of the source (privacy.py): never a private
     # event's full text into a calendar the user owns.
-    view = comps.viewer(instance, source)
-    with instance.store.reading(source.path) as collection:
-        if collection is None:
-            raise WcapError(WcapErrno.ADDLINK_FAILED, "no source calendar")
+    with reading(instance, source, denied=WcapErrno.ADDLINK_FAILED,
+                 missing=WcapErrno.ADDLINK_FAILED) as handle:
         for uid in dict.fromkeys(uids):
-            item = collection.get_by_uid(uid)
-            seen = comps.shown([item], view) if item is not None else []
+            item = handle.by_uid(uid)
+            seen = comps.shown([item], handle.view) if item is not None else []
             if not seen:
                 raise WcapError(WcapErrno.ADDLINK_FAILED, "no item %s in the source" % uid)
             copies.append(seen[0].serialize())
@@ -83,16 +81,15 @@ def addlink(ctx, params) -> Result:
             prepared.append(prepare_item(instance.configuration, target.path, vcal))
         except ItemRefused as e:
             raise WcapError(WcapErrno.ADDLINK_FAILED, str(e)) from e
-    with instance.store.writing(target.path, ctx.user, "WCAP addlink") as collection:
-        if collection is None:
-            raise WcapError(WcapErrno.ADDLINK_FAILED, "no destination calendar")
+    with writing(instance, target, WRITE, "WCAP addlink", denied=WcapErrno.ADDLINK_FAILED,
+                 missing=WcapErrno.ADDLINK_FAILED) as handle:
         for item in prepared:
-            existing = collection.get_by_uid(item.uid)
+            existing = handle.by_uid(item.uid)
             if existing is not None and not linked_from(existing.vobject_item):
                 raise WcapError(WcapErrno.ADDLINK_FAILED,
                                 "uid %s exists in the destination" % item.uid)
         for item in prepared:
-            instance.store.put(collection, item)
+            handle.put(item)
     logger.info("WCAP addlink user=%s: %d item(s) of %s linked into %s", ctx.user,
                 len(prepared), source.calid, target.calid)
     return Result()

@@ -25,9 +25,9 @@ import uuid
 import vobject
 
 from radicale_wcap import recurrence
-from radicale_wcap.store import ItemRefused, prepare_item
+from radicale_wcap.store import WRITE, Changed, ItemRefused, prepare_item
 from radicale_wcap.wcap import scheduling
-from radicale_wcap.wcap.backend import require, resolve
+from radicale_wcap.wcap.backend import reading, require, resolve, writing
 from radicale_wcap.wcap.commands import handler
 from radicale_wcap.wcap.commands.links import linked_from
 from radicale_wcap.wcap.compose import compose_component
@@ -62,11 +62,9 @@ def store(ctx, params, kind: str) -> Result:
     uid = params["uid"]
     component = "VEVENT" if kind == "event" else "VTODO"
     for _attempt in range(RETRIES):
-        with instance.store.reading(calendar.path) as collection:
-            if collection is None:
-                raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
-            row = collection.index().by_uid(collection.key, uid)
-            existing = collection.get_by_uid(uid) if row is not None else None
+        with reading(instance, calendar, WRITE) as handle:
+            seen = handle.etag(uid)
+            existing = handle.by_uid(uid) if seen is not None else None
         previous = existing.vobject_item if existing is not None else None
         if previous is not None and linked_from(previous):
             # A link made by addlink is read-only in the calendar it was linked into.
@@ -79,16 +77,14 @@ def store(ctx, params, kind: str) -> Result:
             item = prepare_item(instance.configuration, calendar.path, vcal)
         except ItemRefused as e:
             raise WcapError(ctx.command.failed, "refused: %s" % e) from e
-        with instance.store.writing(calendar.path, ctx.user, "WCAP " + ctx.command.name) \
-                as collection:
-            if collection is None:
-                raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, calendar.calid)
-            now_row = collection.index().by_uid(collection.key, uid)
-            if (now_row.etag if now_row else None) != (row.etag if row else None):
-                continue  # changed since we read it: compose again on the new version
-            if kind == "event" and not calendar.record.setting("allow_double_booking"):
-                _check_double_booking(instance, collection, vcal, uid)
-            stored, _created = instance.store.put(collection, item)
+        try:
+            with writing(instance, calendar, WRITE, "WCAP " + ctx.command.name) as handle:
+                if kind == "event" and not calendar.record.setting("allow_double_booking"):
+                    _check_double_booking(handle, vcal, uid)
+                written = handle.put(item, if_etag=seen)
+        except Changed:
+            continue  # changed since we read it: compose again on the new version
+        stored = written.result
         break
     else:
         raise WcapError(ctx.command.failed, "item kept changing while being stored")
@@ -126,7 +122,7 @@ def _wants_mail(params) -> bool:
     return params.get("smtp") is not False and params.get("smtpNotify") is not False
 
 
-def _check_double_booking(instance, collection, vcal, uid) -> None:
+def _check_double_booking(handle, vcal, uid) -> None:
     busy = [c for c in vcal.getChildren() if c.name == "VEVENT"
             and str(getattr(c, "transp", None) and c.transp.value or "OPAQUE").upper()
             != "TRANSPARENT"
@@ -135,19 +131,14 @@ def _check_double_booking(instance, collection, vcal, uid) -> None:
         return
     expansion = recurrence.expand(busy, None, None, max_count=DOUBLE_BOOKING_INSTANCES,
                                   budget_s=0.5)
-    index = collection.index()
-    own = index.by_uid(collection.key, uid)
     for occurrence in expansion.occurrences:
         if occurrence.start is None:
             continue
         start, end = _ts(occurrence.start), _ts(occurrence.end)
         if end <= start:
             continue
-        hrefs = [h for h in index.hrefs_in_range(collection.key, start, end, "VEVENT",
-                                                 collection=collection)
-                 if own is None or h != own.href]
-        for other in collection.get_hrefs(hrefs):
-            if _blocks(other.vobject_item, start, end):
+        for other in handle.in_range(start, end, "VEVENT"):
+            if other.uid != uid and _blocks(other.vobject_item, start, end):
                 raise WcapError(WcapErrno.STORE_FAILED_DOUBLE_BOOKED,
                                 "overlaps %s" % other.uid)
 

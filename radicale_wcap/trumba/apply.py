@@ -103,21 +103,15 @@ def family_paths(registry, path: str) -> List[str]:
 
 
 def family_uids(store, registry, path: str) -> Dict[str, str]:
-    """UID -> calendar path for the other calendars of the tree; the lock is held."""
-    uids: Dict[str, str] = {}
-    for other in family_paths(registry, path):
-        collection = store.calendar_at(other)
-        if collection is None:
-            continue
-        for row in collection.index().all(collection.key):
-            uids.setdefault(row.uid, collection.key)
-    return uids
+    """UID -> calendar path for the other calendars of the tree."""
+    return store.uids_in(family_paths(registry, path))
 
 
 def plan_feed(feed: Feed, *, rows: Dict[str, object], origins: Dict[str, Origin],
               family: Dict[str, str], policy: Policy,
               prepare: Callable[[FeedEvent], object]) -> Plan:
-    """What the feed does to the calendar.  ``rows``: the calendar's index rows by UID.
+    """What the feed does to the calendar.  ``rows``: what the store knows of each of
+    the calendar's items, by UID (``entries()`` of its handle).
 
     ``prepare(event)`` returns a Radicale item or raises ``ItemRefused``.
     Raises FeedRefused when the mass-delete guard trips.
@@ -165,30 +159,33 @@ def plan_feed(feed: Feed, *, rows: Dict[str, object], origins: Dict[str, Origin]
     return plan
 
 
-def apply_plan(batch, collection, plan: Plan, *, feed_name: str) -> List[Message]:
-    """Write the plan in the caller's batch, with the feed's origins; all or nothing.
-    Returns the 110x messages."""
+def apply_plan(handle, plan: Plan, *, feed_name: str) -> List[Message]:
+    """Write the plan through the caller's store handle, with the feed's origins; all
+    or nothing. Returns the 110x messages."""
     if not plan.changes:
         return []
+    writes = []
     for change in plan.changes:
         if change.action == DELETE:
-            batch.delete(collection.key, change.uid)
+            handle.delete(change.uid)
         else:
-            change.href = batch.put(collection.key, change.item)
+            write = handle.put(change.item)
+            change.href = write.href
+            writes.append(write)
 
     def record_origins(connection) -> None:
         events = {c.uid: c.event for c in plan.changes if c.action != DELETE}
-        Origins.record(connection, collection.key, [
+        Origins.record(connection, handle.path, [
             Origin(w.uid, feed_name, events[w.uid].fingerprint, w.result.etag)
-            for w in batch.writes if w.item is not None])
-        Origins.forget(connection, collection.key,
+            for w in writes])
+        Origins.forget(connection, handle.path,
                        [c.uid for c in plan.changes if c.action == DELETE])
 
     try:
-        batch.commit(on_commit=record_origins)
+        handle.commit(on_commit=record_origins)
     except Exception:
         logger.exception("Feed %s into %s failed part-way and was rolled back",
-                         feed_name, collection.key)
+                         feed_name, handle.path)
         raise
     return [Message(MESSAGE_CODES[c.action], uid=c.uid, line=c.line) for c in plan.changes]
 

@@ -19,17 +19,13 @@ import re
 import urllib.parse
 from typing import Dict, List, Optional, Tuple
 
-from radicale import item as radicale_item
-
-from radicale_wcap import auth, privacy
+from radicale_wcap import auth
 from radicale_wcap import store as store_mod
-from radicale_wcap.storage import VALIDATED
 from radicale_wcap import timezones
 from radicale_wcap.caldav_guard import basic_credentials
 from radicale_wcap.db import is_disk_full
 from radicale_wcap.middleware import respond
 from radicale_wcap.ops.access import note
-from radicale_wcap.rights import access_for
 from radicale_wcap.trumba import apply as apply_mod
 from radicale_wcap.trumba import subscription
 from radicale_wcap.trumba.codes import Code
@@ -140,17 +136,18 @@ class TrumbaDoor:
         record = self._calendar(path)
         user = self._login(environ) or ""
         note(environ, user=user, calid=record.calid)
-        access = access_for(self.instance.configuration, user, record.path)
-        if not access.permits("read"):
+        try:
+            with self.instance.store.reading(record.path, user, store_mod.READ) as handle:
+                view = handle.view
+                items = [item for item in map(view.item, handle.items("VEVENT"))
+                         if item is not None]
+        except store_mod.AccessDenied:
             if not user:
                 raise _Refusal(401, "this calendar is not public; log in", challenge=True)
             raise _Refusal(403, "%s may not read this calendar" % user)
-        view = privacy.view_for(self.instance.settings, access)
-        with self.instance.store.reading(record.path) as collection:
-            if collection is None:
-                raise _Refusal(404, "no calendar is published under this name")
-            body = subscription.render(
-                collection if view.whole else _Shown(collection, view)).encode("utf-8")
+        except store_mod.CalendarNotFound:
+            raise _Refusal(404, "no calendar is published under this name")
+        body = subscription.render(items).encode("utf-8")
         headers = [("Content-Type", CALENDAR_TYPE)]
         if head:
             start_response("200 OK", headers + [("Content-Length", str(len(body)))])
@@ -164,9 +161,9 @@ class TrumbaDoor:
             raise _Refusal(401, "the import needs HTTP Basic authentication", challenge=True)
         record = self._calendar(path)
         note(environ, user=user, calid=record.calid)
-        configuration = self.instance.configuration
-        decision = access_for(configuration, user, record.path).decide("delete")
-        if not decision.allowed:
+        try:
+            self.instance.store.check(record.path, user, store_mod.FEED)
+        except store_mod.AccessDenied:
             raise _Refusal(403, "%s may not write and delete in this calendar" % user)
         query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         delta_text = (query.get("delta") or [""])[-1].strip().lower()
@@ -216,57 +213,37 @@ class TrumbaDoor:
         db = self.instance.services.db
         origins = Origins(db)
         prepared: Dict[str, Tuple[str, object]] = {}  # uid -> (fingerprint, item or error)
-        if feed.method != "CANCEL":
-            with store.reading(path) as collection:
-                if collection is None:
-                    raise _Refusal(404, "the calendar of this web name is gone")
-                rows = _rows(collection)
-            known = origins.of_calendar(path)
-            for event in feed.events:
-                if apply_mod.needs_write(event, rows, known):
-                    prepared[event.uid] = (event.fingerprint, _prepare(configuration, path, event))
-            del rows, known
+        try:
+            if feed.method != "CANCEL":
+                with store.reading(path, user, store_mod.FEED) as handle:
+                    rows = handle.entries()
+                known = origins.of_calendar(path)
+                for event in feed.events:
+                    if apply_mod.needs_write(event, rows, known):
+                        prepared[event.uid] = (event.fingerprint,
+                                               _prepare(configuration, path, event))
+                del rows, known
 
-        def prepare(event):
-            fingerprint, result = prepared.get(event.uid, (None, None))
-            if fingerprint != event.fingerprint:  # the calendar changed in between
-                result = _prepare(configuration, path, event)
-            if isinstance(result, Exception):
-                raise result
-            return result
+            def prepare(event):
+                fingerprint, result = prepared.get(event.uid, (None, None))
+                if fingerprint != event.fingerprint:  # the calendar changed in between
+                    result = _prepare(configuration, path, event)
+                if isinstance(result, Exception):
+                    raise result
+                return result
 
-        with store.batch([path], user, "feed") as batch:
-            collection = batch.calendar(path)
-            if collection is None:
-                raise _Refusal(404, "the calendar of this web name is gone")
-            plan = apply_mod.plan_feed(
-                feed, rows=_rows(collection), origins=origins.of_calendar(path),
-                family=apply_mod.family_uids(store, self.instance.registry, path),
-                policy=policy, prepare=prepare)
-            prepared.clear()
-            applied = apply_mod.apply_plan(batch, collection, plan, feed_name=feed_name)
+            family = apply_mod.family_uids(store, self.instance.registry, path)
+            with store.writing(path, user, store_mod.FEED, label="feed") as handle:
+                plan = apply_mod.plan_feed(
+                    feed, rows=handle.entries(), origins=origins.of_calendar(path),
+                    family=family, policy=policy, prepare=prepare)
+                prepared.clear()
+                applied = apply_mod.apply_plan(handle, plan, feed_name=feed_name)
+        except store_mod.CalendarNotFound:
+            raise _Refusal(404, "the calendar of this web name is gone")
+        except store_mod.AccessDenied:
+            raise _Refusal(403, "%s may not write and delete in this calendar" % user)
         return plan, applied
-
-
-class _Shown:
-    """A calendar as ``view`` shows its items (``privacy.py``), for subscription.render:
-    a subscriber who is not an owner gets private and confidential events redacted."""
-
-    def __init__(self, collection, view: privacy.View) -> None:
-        self.collection = collection
-        self.view = view
-        self.key = collection.key
-
-    def index(self):
-        return self.collection.index()
-
-    def get_hrefs(self, hrefs) -> list:
-        return [item for item in map(self.view.item, self.collection.get_hrefs(hrefs))
-                if item is not None]
-
-
-def _rows(collection) -> Dict[str, object]:
-    return {row.uid: row for row in collection.index().all(collection.key)}
 
 
 def _prepare(configuration, path: str, event):
@@ -274,15 +251,9 @@ def _prepare(configuration, path: str, event):
     vobject trees waiting for the lock cost far more memory than re-parsing the
     recurring ones (which the storage plugin and the index parse again anyway)."""
     try:
-        item = store_mod.prepare_item(configuration, path, event.ical)
+        return store_mod.lean(store_mod.prepare_item(configuration, path, event.ical), path)
     except store_mod.ItemRefused as e:
         return e
-    text = item.serialize()
-    lean = radicale_item.Item(collection_path=path.strip("/"), text=text, etag=item.etag,
-                              uid=item.uid, name=item.name,
-                              component_name=item.component_name, time_range=item.time_range)
-    setattr(lean, VALIDATED, True)  # prepare_item checked its rules: upload need not
-    return lean
 
 
 def _read_body(environ) -> bytes:

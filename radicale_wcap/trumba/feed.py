@@ -60,7 +60,7 @@ from typing import Container, Iterator
 import vobject
 
 from radicale_wcap import recurrence
-from radicale_wcap.storage.limits import ItemLimits, ItemOverLimits
+from radicale_wcap.store.items import ItemLimits, ItemOverLimits
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.report import Message
 

@@ -35,11 +35,11 @@ def components(text: str) -> List[Tuple[str, str, List[str]]]:
     return found
 
 
-def render(collection) -> str:
+def render(items) -> str:
+    """``items``: the calendar's event items, in href order."""
     zones: Dict[str, List[str]] = {}
     events: List[str] = []
-    rows = [row for row in collection.index().all(collection.key) if row.component == "VEVENT"]
-    for item in collection.get_hrefs(row.href for row in rows):
+    for item in items:
         for name, tzid, lines in components(item.serialize()):
             if name == "VEVENT":
                 events.extend(lines)

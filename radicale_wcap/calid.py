@@ -26,6 +26,7 @@ RESERVED_USER_NAMES = frozenset({
     "service", "wcap", "api", "restapi", ".well-known", "well-known",
     "calendar", "admin", "static", "public", ".web", "web", ".token",
     "principals", "dav", "caldav", "carddav", "feeds", "openapi.json",
+    "davserver",  # Oracle Calendar Server's WCAP base, /davserver/wcap/
 })
 
 

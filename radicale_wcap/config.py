@@ -183,8 +183,9 @@ SETTINGS: Tuple[Setting, ...] = (
             "Seconds the longest request may run; sizes `deploy/gunicorn.conf.py`'s "
             "timeouts (0: computed from the import limits, see the README)"),
     Setting("wcap", "enabled", True, _bool, "Serve WCAP (`*.wcap`)"),
-    Setting("wcap", "base_paths", ("/", "/wcap/"), _str_list,
-            "URL prefixes under which `<command>.wcap` is served"),
+    Setting("wcap", "base_paths", ("/", "/wcap/", "/davserver/wcap/"), _str_list,
+            "URL prefixes under which `<command>.wcap` is served (`/davserver/wcap/` is "
+            "Oracle Calendar Server 7/8's)"),
     Setting("wcap", "default_fmt_out", "text/calendar", str,
             "Output format when a request names none: text/calendar, as Calendar Server "
             "6.x and Oracle CS 7/8 answered (clients written for them send none); the "

@@ -3,6 +3,12 @@
 GET and POST (form-encoded bodies too) go to the dispatcher; every answer is
 HTTP 200, because Lightning treats any other status as a network failure
 (wcap-clients.md §3.1) and carries errors as ``X-NSCP-WCAP-ERRNO``.
+
+The default bases are ``/``, ``/wcap/`` (Sun's and Oracle's) and ``/davserver/wcap/``
+(Oracle Calendar Server 7/8's). Repeated slashes count as one: Lightning appends the
+command to the base URL as typed (which must end in ``/``), while WCapCal and
+php-wcap-client append ``"/" + command``, so a base typed with its trailing slash
+gives them ``//login.wcap``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from radicale_wcap.ops.access import note
 from radicale_wcap.wcap.backend import Backend
 from radicale_wcap.wcap.commands.table import COMMANDS
 from radicale_wcap.wcap.dispatch import WcapDispatcher
+
+_SLASHES = re.compile(r"//+")
 
 
 class WcapDoor:
@@ -29,12 +37,15 @@ class WcapDoor:
             settings={"recurrence_bound": settings.get("wcap", "recurrence_bound"),
                       "server_version": settings.get("wcap", "server_version")})
 
+    def _match(self, path: str):
+        return self._pattern.match(_SLASHES.sub("/", path))
+
     def matches(self, path: str) -> bool:
-        return bool(self._pattern.match(path))
+        return bool(self._match(path))
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        command = self._pattern.match(path).group(1)
+        command = self._match(path).group(1)
         # A made-up command name must not become a metrics label.
         note(environ, command=command if command in COMMANDS else "unknown")
         method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -58,7 +69,7 @@ class WcapDoor:
         Lightning and other WCAP clients treat any status but 200 as a network
         failure, so the refusal is a WCAP answer; the body is never read.
         """
-        command = self._pattern.match(environ.get("PATH_INFO", "")).group(1)
+        command = self._match(environ.get("PATH_INFO", "")).group(1)
         note(environ, command=command if command in COMMANDS else "unknown", errno=35)
         status, headers, payload = self.dispatcher.refusal(
             command, environ.get("QUERY_STRING", ""), 35)

@@ -1,10 +1,11 @@
 """Shared helpers for the WCAP protocol tests: a dispatcher on a fake session backend,
 and parsers that prove each output format is valid (XML via defusedxml, JavaScript run
-in QuickJS via dukpy, iCalendar via vobject and icalendar)."""
+in QuickJS via dukpy, iCalendar via vobject and icalendar, JSON via the json module)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import pathlib
 import re
 
@@ -110,6 +111,32 @@ def ical_errno(body: bytes) -> int:
     return int(values[0])
 
 
+def parse_json(body: bytes) -> dict:
+    """The text/json document; checks its frame (iCalendar.iCal, a list of objects, each
+    with a numeric errno)."""
+    document = json.loads(body.decode("utf-8"))
+    icals = document["iCalendar"]["iCal"]
+    assert isinstance(icals, list) and icals
+    assert all(isinstance(i["X-NSCP-WCAP-ERRNO"], int) for i in icals)
+    return document
+
+
+def json_values(node, name: str) -> list[str]:
+    """Every value of property ``name`` anywhere in a text/json document, in order."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == name:
+                for item in value if isinstance(value, list) else [value]:
+                    found.append(str(item["value"] if isinstance(item, dict) else item))
+            else:
+                found += json_values(value, name)
+    elif isinstance(node, list):
+        for item in node:
+            found += json_values(item, name)
+    return found
+
+
 def errno_of(answer, fmt: str) -> int:
     status, headers, body = answer
     assert status.startswith("200")
@@ -117,6 +144,8 @@ def errno_of(answer, fmt: str) -> int:
         return ical_errno(body)
     if fmt == "text/xml":
         return xml_errnos(body)[0]
+    if fmt == "text/json":
+        return parse_json(body)["iCalendar"]["iCal"][0]["X-NSCP-WCAP-ERRNO"]
     return run_js(body.decode("utf-8"))["errno"]
 
 
@@ -124,17 +153,18 @@ def errno_of(answer, fmt: str) -> int:
 # For tests against a real Instance: the in-process client (tests/conftest.py
 # InProcessClient) or a live server (``live.client``); both have .request().
 
-FORMATS = ("text/calendar", "text/xml", "text/js")
+FORMATS = ("text/calendar", "text/xml", "text/js", "text/json")
 
 
 class WcapAnswer:
-    """One parsed answer: ``errno`` (the first one), ``errnos`` (per <iCal> for XML,
-    per calprops entry for JS), ``text``, and per format ``lines`` / ``xml`` / ``js``."""
+    """One parsed answer: ``errno`` (the first one), ``errnos`` (per <iCal> for XML and
+    JSON, per calprops entry for JS), ``text``, and per format ``lines`` / ``xml`` /
+    ``js`` / ``json``."""
 
     def __init__(self, fmt: str, response):
         assert response.status == 200, response.status
         self.fmt, self.body, self.text = fmt, response.body, response.text
-        self.lines = self.xml = self.js = None
+        self.lines = self.xml = self.js = self.json = None
         if fmt == "text/calendar":
             self.lines = ical_lines(response.body)
             self.errno = ical_errno(response.body)
@@ -143,13 +173,17 @@ class WcapAnswer:
             self.xml = parse_xml(response.body)
             self.errnos = [int(e.findtext("X-NSCP-WCAP-ERRNO")) for e in self.xml.iter("iCal")]
             self.errno = self.errnos[0]
+        elif fmt == "text/json":
+            self.json = parse_json(response.body)
+            self.errnos = [i["X-NSCP-WCAP-ERRNO"] for i in self.json["iCalendar"]["iCal"]]
+            self.errno = self.errnos[0]
         else:
             self.js = run_js(self.text)
             self.errno = self.js["errno"]
             self.errnos = [c["errno"] for c in self.js.get("calprops", [])] or [self.errno]
 
     def values(self, name: str) -> list[str]:
-        """Every value of a property (iCalendar line or XML element) in order."""
+        """Every value of a property (iCalendar line, XML element, JSON member) in order."""
         if self.lines is not None:
             out = []
             for line in self.lines:
@@ -160,7 +194,9 @@ class WcapAnswer:
             return out
         if self.xml is not None:
             return [(e.text or "") for e in self.xml.iter(name)]
-        raise AssertionError("values() needs text/calendar or text/xml")
+        if self.json is not None:
+            return json_values(self.json, name)
+        raise AssertionError("values() needs text/calendar, text/xml or text/json")
 
     def value(self, name: str) -> str:
         found = self.values(name)

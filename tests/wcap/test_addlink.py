@@ -26,7 +26,7 @@ def env(instance):
     return instance, client, instance.sessions.create("jdoe")
 
 
-@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml", "text/js"])
+@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml", "text/js", "text/json"])
 def test_manual_example_links_and_links_are_read_only(env, fmt):
     instance, client, sid = env
     answer = wcap(client, "addlink", fmt, id=sid, destCal="jdoe", srcCal="pub",

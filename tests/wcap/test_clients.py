@@ -16,6 +16,7 @@ real server: its parameter order and encoding, and its way of reading the answer
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import quote, quote_plus
 
@@ -114,7 +115,7 @@ def test_form_encoded_query_plus_is_a_space(server):
 
 # ---------------------------------------------------------------- per-layer errors
 
-FORMATS = ("text/calendar", "text/xml", "text/js")
+FORMATS = ("text/calendar", "text/xml", "text/js", "text/json")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -144,6 +145,9 @@ def test_denied_layer_names_its_calendar(server, fmt):
                                "&fmt-out=text%2Fxml", "text/xml")
         assert freebusy.errno == 0
         assert freebusy.value("X-NSCP-CALPROPS-RELATIVE-CALID") == other
+    elif fmt == "text/json":
+        assert [(i["X-NSCP-CALPROPS-RELATIVE-CALID"], i["X-NSCP-WCAP-ERRNO"])
+                for i in answer.json["iCalendar"]["iCal"]] == [(own, 0), (other, 28)]
     else:
         assert [(c["calid"], c["errno"]) for c in answer.js["calprops"]] == [
             (own, 0), (other, 28)]
@@ -205,6 +209,11 @@ def test_weekly_berlin_meeting_stays_at_nine_in_summer(server):
                       "&fmt-out=text%2Fxml", "text/xml")
     assert xml.values("START") == ["20240716T070000Z"]
     assert xml.values("X-NSCP-DTSTART-TZID") == ["Europe/Berlin"]
+    js = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&{july}&calid={user}"
+                     "&fmt-out=text%2Fjson", "text/json")
+    [july_event] = js.json["iCalendar"]["iCal"][0]["VEVENT"]
+    assert (july_event["DTSTART"], july_event["X-NSCP-DTSTART-TZID"]) == (
+        "20240716T070000Z", "Europe/Berlin")
     local = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&{july}&calid={user}"
                         f"&tzidout={enc('Europe/Berlin')}&fmt-out=text%2Fcalendar",
                         "text/calendar")
@@ -299,3 +308,77 @@ def test_wcapcal_login_without_fmt_out_and_xml_export_by_form_post(server):
     when = events[0].getElementsByTagName("START")[0].firstChild.data
     assert dt.datetime.strptime(when, "%Y%m%dT%H%M%SZ") == start.replace(tzinfo=None)
     assert events[0].getElementsByTagName("END")[0].firstChild.data == end
+
+
+def test_base_url_typed_with_a_trailing_slash(server):
+    """WCapCal and php-wcap-client append "/" + command to the base URL; typed as
+    "https://host/wcap/" (what Lightning needs) that is //login.wcap: still WCAP."""
+    user = server.user("sl.user")
+    for path in ("//login.wcap", "/wcap//login.wcap", "//davserver/wcap//login.wcap"):
+        answer = server.get(f"{path}?user={user}&password={TEST_PASSWORD}")
+        assert answer.status == 200, path
+        assert "X-NSCP-WCAP-SESSION-ID:" in answer.text, path
+
+
+# ---------------------------------------------------------------- Oracle CS 7/8 JSON
+
+def _json(response) -> dict:
+    """What a Convergence-style client does with an answer: JSON.parse, then the first
+    iCal's errno."""
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/json")
+    return json.loads(response.body)
+
+
+def test_oracle_json_client_session(server):
+    """A client written for Oracle Communications Calendar Server 7/8: the base path
+    /davserver/wcap/, fmt-out=text/json on every command, answers read with a JSON
+    parser (iCalendar.iCal[...], properties by name)."""
+    user, peer = server.user("oj.user"), server.user("oj.peer")
+    base = "/davserver/wcap/"
+    login = _json(server.get(f"{base}login.wcap?user={user}&password={TEST_PASSWORD}"
+                             "&fmt-out=text/json"))
+    [ical] = login["iCalendar"]["iCal"]
+    assert ical["X-NSCP-WCAP-ERRNO"] == 0
+    sid, calid = ical["X-NSCP-WCAP-SESSION-ID"], ical["X-NSCP-WCAP-CALENDAR-ID"]
+    assert ical["X-NSCP-WCAP-USER-ID"] == user
+
+    stored = _json(server.get(
+        f"{base}storeevents.wcap?id={sid}&calid={calid}&uid=oj-1&dtstart=20240716T070000Z"
+        f"&dtend=20240716T080000Z&tzid={enc('Europe/Berlin')}&summary={enc('Réunion')}"
+        f"&attendees={enc(f'PARTSTAT=NEEDS-ACTION^{peer}@example.com')}"
+        "&fetch=1&emailorcalid=1&fmt-out=text/json"))
+    [event] = stored["iCalendar"]["iCal"][0]["VEVENT"]
+    assert event["SUMMARY"] == "Réunion" and event["X-NSCP-DTSTART-TZID"] == "Europe/Berlin"
+    assert [a["value"] for a in event["ATTENDEE"]] == [f"mailto:{peer}@example.com"]
+
+    props = _json(server.get(f"{base}get_calprops.wcap?id={sid}&calid={calid};{peer}"
+                             "&fmt-out=text/json"))["iCalendar"]["iCal"]
+    # the default ACL lets everyone read a calendar's properties (@^p^r^g)
+    assert [(p["X-NSCP-CALPROPS-RELATIVE-CALID"], p["X-NSCP-WCAP-ERRNO"]) for p in props] == [
+        (calid, 0), (peer, 0)]
+    assert props[0]["X-NSCP-CALPROPS-PRIMARY-OWNER"] == user
+    assert isinstance(props[0]["X-NSCP-CALPROPS-ACCESS-CONTROL-ENTRY"], list)
+
+    fetched = _json(server.get(
+        f"{base}fetchcomponents_by_range.wcap?id={sid}&calid={calid};{peer}"
+        "&dtstart=20240715T000000Z&dtend=20240722T000000Z&fmt-out=text/json"))
+    layers = fetched["iCalendar"]["iCal"]
+    assert [(layer["X-NSCP-CALPROPS-RELATIVE-CALID"], layer["X-NSCP-WCAP-ERRNO"])
+            for layer in layers] == [(calid, 0), (peer, 28)]
+    assert [e["UID"] for e in layers[0]["VEVENT"]] == ["oj-1"]
+    assert "VEVENT" not in layers[1]
+
+    busy = _json(server.get(f"{base}get_freebusy.wcap?id={sid}&calid={calid}"
+                            "&dtstart=20240715T000000Z&dtend=20240722T000000Z"
+                            "&fmt-out=text/json"))
+    [fb] = busy["iCalendar"]["iCal"][0]["VFREEBUSY"]
+    assert fb["FREEBUSY"] == [{"value": "20240716T070000Z/20240716T080000Z", "FBTYPE": "BUSY"}]
+
+    gone = _json(server.get(f"{base}deleteevents_by_id.wcap?id={sid}&calid={calid}&uid=oj-1"
+                            "&rid=0&mod=4&fmt-out=text/json"))
+    assert gone["iCalendar"]["iCal"][0]["X-NSCP-WCAP-ERRNO"] == 0
+    out = _json(server.get(f"{base}logout.wcap?id={sid}&fmt-out=text/json"))
+    assert out["iCalendar"]["iCal"][0]["X-NSCP-WCAP-ERRNO"] == -1
+    dead = _json(server.get(f"{base}ping.wcap?id={sid}&fmt-out=text/json"))
+    assert dead["iCalendar"]["iCal"][0]["X-NSCP-WCAP-ERRNO"] == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import vobject
 
-from tests.wcap.conftest import ical_errno, run_js, xml_errnos
+from tests.wcap.conftest import errno_of, ical_errno, run_js, xml_errnos
 from tests.wcap.test_store import RULE, Wcap, comps, env  # noqa: F401  (fixture)
 
 
@@ -21,7 +21,7 @@ def _series(env, uid):
         dtend="20240101T100000Z", summary="S", rrules=RULE)
 
 
-@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml", "text/js"])
+@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml", "text/js", "text/json"])
 def test_delete_by_id_formats_and_59(env, fmt):
     env("storeevents", calid="alice", uid="a1", dtstart="20240101T090000Z", summary="x")
     body = env("deleteevents_by_id", fmt=fmt, calid="alice", uid="a1;gone", rid="0;0", mod="4")
@@ -30,6 +30,8 @@ def test_delete_by_id_formats_and_59(env, fmt):
         assert js["delete_layer_errno"] == [0, 59] and js["delete_event_count"] == [1, 0]
     elif fmt == "text/xml":
         assert xml_errnos(body) == [59]
+    elif fmt == "text/json":
+        assert errno_of(("200 OK", [], body), fmt) == 59 and '"UID":"a1"' in body.decode()
     else:
         assert ical_errno(body) == 59 and b"UID:a1" in body
     assert env.stored("a1") is None

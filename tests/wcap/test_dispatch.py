@@ -9,7 +9,7 @@ from radicale_wcap.wcap.result import Result
 
 from .conftest import FakeBackend, errno_of, ical_errno, run_js, xml_errnos
 
-FORMATS = ["text/calendar", "text/xml", "text/js"]
+FORMATS = ["text/calendar", "text/xml", "text/js", "text/json"]
 
 
 def make(handlers, **kw):

@@ -39,7 +39,7 @@ def test_export_everything_as_icalendar(world):
 
 
 @pytest.mark.parametrize("fmt_out", [None, "text/xml", "text/calendar", "text/js",
-                                     "bogus"])
+                                     "text/json", "bogus"])
 def test_export_range_and_xml(world, fmt_out):
     """content-out decides the file whatever fmt-out says (or whether it is sent)."""
     client, sid, _ = world

@@ -9,7 +9,7 @@ from dateutil import tz
 from radicale_wcap.wcap.render import render
 from radicale_wcap.wcap.result import CalendarLayer, Prop, Result
 
-from .conftest import ical_lines, manual, parse_xml, run_js
+from .conftest import ical_lines, manual, parse_json, parse_xml, run_js
 
 HOSTILE = 'a</script><script>alert(1)</script> ]]> <![CDATA[ "q" \'s\' & \\ \n\r\x01\x7f; , : ^ \u2028 é'
 
@@ -141,6 +141,49 @@ def test_xml_freebusy_layout_lightning_reads():
         [("BUSY", "20020518T170000Z/20020518T190000Z")]
 
 
+def test_json_is_the_xml_tree_with_icalendar_names():
+    """text/json (Oracle CS 7/8): one iCal object per calendar with its own numeric
+    errno and calid, components always lists, repeating properties always lists,
+    ATTENDEE/ORGANIZER always objects, parameters beside "value", text unescaped."""
+    content_type, body = render(fetch_result(), "text/json")
+    assert content_type == "text/json; charset=utf-8"
+    icals = parse_json(body)["iCalendar"]["iCal"]
+    assert [(i["X-NSCP-CALPROPS-RELATIVE-CALID"], i["X-NSCP-WCAP-ERRNO"]) for i in icals] == [
+        ("jdoe", 0), ("susan", 28)]
+    jdoe = icals[0]
+    assert (jdoe["version"], jdoe["method"]) == ("2.0", "PUBLISH")
+    assert jdoe["X-NSCP-CALPROPS-NAME"] == HOSTILE  # JSON carries every character
+    assert jdoe["X-NSCP-CALPROPS-ACCESS-CONTROL-ENTRY"] == ["@@o^c^WDEIC^g", "@^a^frs^g"]
+    [event] = jdoe["VEVENT"]
+    assert event["UID"] == "u1" and event["DTSTART"] == "20020101T100000Z"
+    assert event["ATTENDEE"] == [{"value": "mailto:jane@example.com", "CN": 'Jane "J" Doe',
+                                  "PARTSTAT": "ACCEPTED"}]
+    assert event["VALARM"] == [{"ACTION": "EMAIL", "TRIGGER": "-PT15M"}]
+    assert jdoe["VTODO"][0]["DUE"] == {"value": "20020105", "VALUE": "DATE"}
+    assert "VEVENT" not in icals[1]
+
+
+def test_json_freebusy_periods_and_one_ical_without_calendars():
+    body = render(Result(calendars=[CalendarLayer("jdoe", [], [freebusy()])]), "text/json")[1]
+    [fb] = parse_json(body)["iCalendar"]["iCal"][0]["VFREEBUSY"]
+    assert (fb["DTSTART"], fb["DTEND"]) == ("20020501T000000Z", "20020701T000000Z")
+    assert fb["FREEBUSY"] == [{"value": "20020518T170000Z/20020518T190000Z", "FBTYPE": "BUSY"}]
+    login = Result(props=[Prop("X-NSCP-WCAP-SESSION-ID", "abc"),
+                          Prop("X-NSCP-WCAP-PREF-icsCalendar", "jdoe")])
+    [ical] = parse_json(render(login, "text/json")[1])["iCalendar"]["iCal"]
+    assert ical["X-NSCP-WCAP-SESSION-ID"] == "abc" and ical["X-NSCP-WCAP-ERRNO"] == 0
+    assert ical["X-NSCP-WCAP-PREF-icsCalendar"] == "jdoe"  # names keep their case
+
+
+def test_prerendered_json_is_what_render_writes():
+    """The output cache keeps components laid out per format; a kept text/json entry
+    must be exactly what the renderer writes."""
+    from radicale_wcap.wcap.render import prerender
+    direct = render(Result(components=[event()]), "text/json")[1]
+    kept = render(Result(components=[prerender(event(), "text/json", False)]), "text/json")[1]
+    assert kept == direct and parse_json(kept)["iCalendar"]["iCal"][0]["VEVENT"][0]["UID"] == "u1"
+
+
 def test_xml_verify_layout_matches_manual():
     """The manual's verifyevents_by_ids XML example, element for element."""
     a = vobject.newFromBehavior("vevent")
@@ -202,7 +245,7 @@ def test_js_freebusy_and_timezones():
                                    "start": "20020518T170000Z", "end": "20020518T190000Z"}]
 
 
-@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml", "text/js"])
+@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml", "text/js", "text/json"])
 def test_hostile_prop_names_and_values_never_break_the_format(fmt):
     result = Result(errno=29, props=[Prop("X-NSCP-WCAP-PREF-cn", HOSTILE),
                                      Prop("X-NSCP-WCAP-PREF-icsSet", "a\\;b$c")])
@@ -211,6 +254,11 @@ def test_hostile_prop_names_and_values_never_break_the_format(fmt):
         assert icalendar.Calendar.from_ical(body)["X-NSCP-WCAP-ERRNO"] == "29"
     elif fmt == "text/xml":
         assert parse_xml(body).findtext("iCal/X-NSCP-WCAP-PREF-cn").startswith("a</script>")
+    elif fmt == "text/json":
+        ical = parse_json(body)["iCalendar"]["iCal"][0]
+        assert ical["X-NSCP-WCAP-ERRNO"] == 29
+        assert ical["X-NSCP-WCAP-PREF-cn"].startswith("a</script>")
+        assert ical["X-NSCP-WCAP-PREF-icsSet"] == "a\\;b$c"
     else:
         values = run_js(body.decode())
         assert values["errno"] == 29 and values["props"]["X-NSCP-WCAP-PREF-cn"].startswith("a</script>")

@@ -11,9 +11,10 @@ import icalendar
 import pytest
 from defusedxml import ElementTree
 
-from .conftest import NOW, errno_of, ical_lines, manual, parse_xml, run_js, script_of
+from .conftest import (NOW, errno_of, ical_lines, manual, parse_json, parse_xml, run_js,
+                       script_of)
 
-FORMATS = ["text/calendar", "text/xml", "text/js"]
+FORMATS = ["text/calendar", "text/xml", "text/js", "text/json"]
 HEADER = ("PRODID", "METHOD", "VERSION", "X-NSCP-WCAP-ERRNO", "X-NSCP-SERVERVERSION")
 
 
@@ -88,6 +89,8 @@ def test_gettime_utc_by_default(dispatcher, fmt):
         assert icalendar.Calendar.from_ical(body)["X-NSCP-WCAPTIME"] == "20021021T082743Z"
     elif fmt == "text/xml":
         assert parse_xml(body).findtext("iCal/X-NSCP-WCAPTIME") == "20021021T082743Z"
+    elif fmt == "text/json":
+        assert parse_json(body)["iCalendar"]["iCal"][0]["X-NSCP-WCAPTIME"] == "20021021T082743Z"
     else:
         assert run_js(body.decode())["wcaptime"] == "20021021T082743Z"
 

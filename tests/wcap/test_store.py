@@ -10,7 +10,7 @@ import vobject
 
 from radicale_wcap.middleware import make_app
 from tests.conftest import InProcessClient, add_user, make_instance
-from tests.wcap.conftest import ical_errno, run_js, xml_errnos
+from tests.wcap.conftest import errno_of, ical_errno, parse_json, run_js, xml_errnos
 
 RULE = '%22FREQ%3DWEEKLY%3BCOUNT%3D5%22'
 
@@ -76,7 +76,7 @@ def test_create_full_then_partial_update(env):
     assert (ev.dtend.value - ev.dtstart.value).total_seconds() == 3600
 
 
-@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml", "text/js"])
+@pytest.mark.parametrize("fmt", ["text/calendar", "text/xml", "text/js", "text/json"])
 def test_store_answers_in_every_format(env, fmt):
     body = env("storeevents", fmt=fmt, calid="alice", uid="f-" + fmt[5:], dtstart="20240301T100000Z",
                dtend="20240301T110000Z", summary="x")
@@ -84,13 +84,14 @@ def test_store_answers_in_every_format(env, fmt):
         assert ical_errno(body) == 0 and b"REQUEST-STATUS:2.0;Success.  Store successful." in body
     elif fmt == "text/xml":
         assert xml_errnos(body) == [0]
+    elif fmt == "text/json":
+        status = parse_json(body)["iCalendar"]["iCal"][0]["VEVENT"][0]["REQUEST-STATUS"]
+        assert status == ["2.0;Success.  Store successful."]
     else:
         assert run_js(body.decode())["errno"] == 0
     again = env("storeevents", fmt=fmt, calid="alice", uid="f-" + fmt[5:], storetype="1",
                 dtstart="20240301T100000Z", summary="x")
-    errno = (ical_errno(again) if fmt == "text/calendar" else xml_errnos(again)[0]
-             if fmt == "text/xml" else run_js(again.decode())["errno"])
-    assert errno == 63
+    assert errno_of(("200 OK", [], again), fmt) == 63
 
 
 @pytest.mark.parametrize("params,errno", [

@@ -42,7 +42,7 @@ class Session(enum.Enum):
     OPTIONAL = "optional"
 
 
-FMT_OUTS = ("text/calendar", "text/xml", "text/js")
+FMT_OUTS = ("text/calendar", "text/xml", "text/js", "text/json")
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ import datetime as dt
 import json
 import os
 import shutil
-import sqlite3
 from typing import Callable, Dict
 
 from radicale_wcap import __version__
+from radicale_wcap.db import copy_database
 
 SKIPPED_FOLDERS = (".Radicale.cache",)
 SKIPPED_PREFIXES = (".Radicale.tmp-", ".Radicale.lock")
@@ -61,17 +61,10 @@ def _copy_tree(source: str, target: str) -> Dict[str, int]:
 
 def _copy_database(source: str, target: str) -> int:
     """The schema version of the copy, after checking it."""
-    origin = sqlite3.connect(source, timeout=30)
-    copy = sqlite3.connect(target)
     try:
-        origin.backup(copy)
-        result = copy.execute("PRAGMA integrity_check").fetchone()[0]
-        if result != "ok":
-            raise BackupError("the copy of %s fails its integrity check: %s" % (source, result))
-        return copy.execute("PRAGMA user_version").fetchone()[0]
-    finally:
-        copy.close()
-        origin.close()
+        return copy_database(source, target)
+    except ValueError as e:
+        raise BackupError(str(e)) from e
 
 
 def backup(instance, destination: str, log: Callable[[str], None] = print) -> Dict:

@@ -64,7 +64,7 @@ from radicale_wcap import icalparse, xmlscreen
 from radicale_wcap.acl.evaluate import Access
 from radicale_wcap.logtext import shorten
 from radicale_wcap.rights import access_for
-from radicale_wcap.storage import RecurrenceRefused, item_limits, validate_item
+from radicale_wcap.store.items import ItemOverLimits, item_limits, validate_item
 
 logger = logging.getLogger("radicale.wcap.caldav")
 
@@ -339,7 +339,7 @@ def _screen_put(configuration, environ, user: str, path: str) -> Optional[Respon
     text = body.decode("utf-8", "replace")
     try:
         item_limits(configuration).check_text(text, one_item=len(_parts(path)) >= 3)
-    except RecurrenceRefused as e:
+    except ItemOverLimits as e:
         return _refuse_put(user, path, "Item refused", e)
     if b"RRULE" not in body and b"EXRULE" not in body:
         return None
@@ -350,7 +350,7 @@ def _screen_put(configuration, environ, user: str, path: str) -> Optional[Respon
     for component in components:
         try:
             validate_item(configuration, component)
-        except RecurrenceRefused as e:
+        except ItemOverLimits as e:
             return _refuse_put(user, path, "Recurrence refused", e)
     return None
 

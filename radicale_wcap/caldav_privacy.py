@@ -162,14 +162,19 @@ def _destination(environ) -> List[str]:
 def _holds_hidden(instance, calendar_path: str, href: Optional[str]) -> bool:
     """Whether the item at ``href`` (None: any item of the calendar) is stored with a
     class that not everyone sees."""
-    with instance.store.reading(calendar_path) as collection:
-        if collection is None:
-            return False
-        if href is not None:
-            items = collection.get_hrefs([href])
-            return bool(items) and privacy.rule_of(items[0].serialize()) is not None
-        rows = collection.index().texts_ending_after(collection.key, -2 ** 62, "%CLASS%")
-        return any(privacy.rule_of(text or "") is not None for _, text in rows)
+    # The storage plugin imports this module: the store is imported when first used.
+    from radicale_wcap import store as store_mod
+    # The store's own principal: this only says whether the user's view must be asked.
+    try:
+        with instance.store.reading(calendar_path, store_mod.SYSTEM, store_mod.READ) \
+                as calendar:
+            if href is not None:
+                item = calendar.by_href(href)
+                return item is not None and privacy.rule_of(item.serialize()) is not None
+            rows = calendar.ending_after(-2 ** 62, "%CLASS%")
+    except store_mod.CalendarNotFound:
+        return False
+    return any(privacy.rule_of(text or "") is not None for _, text in rows)
 
 
 def _acting_user(instance, environ) -> Optional[str]:

@@ -26,9 +26,8 @@ from radicale import item as radicale_item
 from radicale import pathutils
 from radicale.item import filter as radicale_filter
 
-from radicale_wcap import privacy
+from radicale_wcap import store as store_mod
 from radicale_wcap.caldav_guard import authenticated_user
-from radicale_wcap.rights import access_for
 
 logger = logging.getLogger("radicale.wcap.report")
 
@@ -100,36 +99,27 @@ def answer(instance, environ) -> Optional[Response]:
     if user is None:
         return None
     collection_path = "/%s/%s/" % tuple(parts)
-    access = access_for(instance.configuration, user, collection_path)
-    if not access.permits("read"):
+    try:
+        with instance.store.reading(collection_path, user, store_mod.READ) as calendar:
+            # The index holds each item's text as of the freshness check this read
+            # made: no item file is opened.
+            rows = calendar.confirmed_in_range(start, end, "VEVENT")
+            view = calendar.view
+    except (store_mod.AccessDenied, store_mod.CalendarNotFound):
+        return None  # Radicale answers (and refuses) itself
+    if rows is None:
         return None
-    view = privacy.view_for(instance.settings, access)
-    store = instance.store
-    with store.reading(collection_path, user) as collection:
-        if collection is None or collection.tag != "VCALENDAR":
-            return None
-        candidates = collection.index().range_candidates(
-            collection.key, start, end, "VEVENT", collection=None)
-        if not all(confirmed for _, confirmed in candidates):
-            return None
-        # The index holds each item's text as of the freshness check that
-        # index() just made: no item file is opened.
-        rows = collection.index().texts(collection.key, [href for href, _ in candidates])
-        items = []
-        for href, _ in candidates:
-            row = rows.get(href)
-            if row is None or not row[1]:
-                return None
-            etag, text, istart, iend, component = row
-            if component != "VEVENT" or istart >= end or iend <= start:
-                continue
-            # What Radicale sends through the storage plugin (caldav_privacy.py).
-            shown = view.text(text)
-            if shown is None:
-                continue
-            if shown is not text:
-                text, etag = shown, radicale_item.get_etag(shown)
-            items.append((href, etag, text))
+    items = []
+    for href, etag, text, istart, iend, component in rows:
+        if component != "VEVENT" or istart >= end or iend <= start:
+            continue
+        # What Radicale sends through the storage plugin (caldav_privacy.py).
+        shown = view.text(text)
+        if shown is None:
+            continue
+        if shown is not text:
+            text, etag = shown, radicale_item.get_etag(shown)
+        items.append((href, etag, text))
     base = "/" + "/".join(parts) + "/"
     # ElementTree, which Radicale serialises with, declares a namespace only
     # where it is used and closes an empty element as "<x />".

@@ -178,3 +178,20 @@ class Database:
             logger.warning("Could not record %s (%s)%s", what, e,
                            "; not tried again for %d s" % pause if pause else "")
             return False
+
+
+def copy_database(source: str, target: str) -> int:
+    """A snapshot of the database file ``source`` into the new file ``target`` with
+    SQLite's online backup API (no writer is blocked), checked; its schema version.
+    Raises ``ValueError`` when the copy fails its integrity check."""
+    origin = sqlite3.connect(source, timeout=30)
+    copy = sqlite3.connect(target)
+    try:
+        origin.backup(copy)
+        result = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        if result != "ok":
+            raise ValueError("the copy of %s fails its integrity check: %s" % (source, result))
+        return copy.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        copy.close()
+        origin.close()

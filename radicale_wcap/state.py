@@ -26,28 +26,15 @@ class Services:
     def __init__(self, configuration) -> None:
         from radicale_wcap.directory import Directory
         from radicale_wcap.registry import Registry
-        from radicale_wcap.storage.index import INDEX_MIGRATIONS, ItemIndex, Limits
-        from radicale_wcap.storage.intents import Intents
-        from radicale_wcap.storage.journal import Journal
-        from radicale_wcap.storage.ledger import Ledger
-        from radicale_wcap.storage.locks import CalendarLocks
+        from radicale_wcap.store.wiring import attach
 
         self.configuration = configuration
         self.settings = plugin_settings(configuration)
         self.folder = data_folder(configuration)
         os.makedirs(self.folder, exist_ok=True)
         self.db = Database(os.path.join(self.folder, "wcap.sqlite"), schema.MIGRATIONS)
-        self.index_db = Database(os.path.join(self.folder, "index.sqlite"),
-                                 INDEX_MIGRATIONS, synchronous="NORMAL")
+        attach(self)  # index, ledger, journal, intents, calendar locks
         s = self.settings
-        self.limits = Limits(horizon_days=s.get("storage", "index_horizon_days"),
-                             max_instances=s.get("storage", "index_max_instances"),
-                             budget_s=s.get("storage", "recurrence_budget_seconds"))
-        self.index = ItemIndex(self.index_db, self.limits)
-        self.ledger = Ledger(self.db)
-        self.journal = Journal(self.db)
-        self.intents = Intents(self.index_db)
-        self.calendar_locks = CalendarLocks(self.folder)
         self.registry = Registry(self.db, s.get("rights", "default_acl"))
         self.directory = Directory(self.db, s)
 

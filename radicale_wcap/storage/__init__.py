@@ -10,7 +10,7 @@ whole-calendar PUT, and the project's own writes, which all end here):
   PUT (``has_uid``) read the index instead of every item;
 * tombstones and stable item ids (``storage/ledger.py``) are kept;
 * calendars are registered with the default ACL (``registry.py``);
-* items are checked against the size limits (``storage/limits.py``) and
+* items are checked against the size limits (``limits.py``) and
   their recurrence rules against the recurrence limits before they are
   written, so that no later query can be made to parse or expand without end.
 
@@ -34,7 +34,7 @@ from radicale_wcap import radicale_compat
 from radicale_wcap.state import services
 from radicale_wcap.storage import consistency
 from radicale_wcap.storage import privacy as privacy_hooks
-from radicale_wcap.storage.limits import ItemLimits, ItemOverLimits
+from radicale_wcap.limits import ItemLimits, ItemOverLimits
 
 logger = logging.getLogger("radicale.wcap.storage")
 
@@ -54,7 +54,7 @@ def item_limits(configuration) -> ItemLimits:
 
 def validate_item(configuration, vobject_item, text: Optional[str] = None) -> None:
     """The one check of a calendar object before it is written, whatever the door:
-    its size (``storage/limits.py``) and its recurrence rules.  Raises
+    its size (``limits.py``) and its recurrence rules.  Raises
     :class:`ItemOverLimits`.
 
     Given its *text* (or text as *vobject_item*), the sizes are counted on the text,

@@ -385,6 +385,12 @@ class ItemIndex:
             for table in ("items", "instances", "alarms"):
                 c.execute("DELETE FROM %s WHERE path = ? AND href = ?" % table, (path, href))
 
+    def clear(self) -> None:
+        """Forget every collection (``reindex`` rebuilds from the files)."""
+        with self.db.transaction() as c:
+            for table in ("items", "instances", "alarms", "collections"):
+                c.execute("DELETE FROM %s" % table)
+
     def drop(self, path: str) -> None:
         """Forget a collection and everything below it."""
         like = path.rstrip("/") + "/%"

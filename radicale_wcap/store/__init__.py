@@ -43,6 +43,7 @@ from radicale_wcap.storage.locks import EXCLUSIVE, SHARED
 from .access import (DELETE, FEED, FREEBUSY, READ, REPLY, SCHEDULE, SYSTEM, WRITE,
                      AccessDenied, ForeignItem, Gate, Principal, Purpose, StoreError)
 from .handle import ANY, CalendarReader, CalendarWriter, Changed, Properties, properties_of
+from . import maintenance
 from .items import ItemRefused, StoredText, lean, prepare_item
 
 __all__ = [
@@ -204,6 +205,22 @@ class CalendarStore:
                 with self.storage.calendar_lock(paths, EXCLUSIVE):
                     pass
         return len(groups)
+
+    # -- maintenance (store/maintenance.py)
+    def integrity(self) -> List[str]:
+        """What SQLite's own check finds wrong in the project's databases."""
+        return maintenance.integrity(self.services)
+
+    def storage_is_sound(self) -> bool:
+        return maintenance.storage_is_sound(self)
+
+    def calendar_damage(self, path: str) -> List[str]:
+        """How the index of one calendar differs from its files (nothing: sound)."""
+        return maintenance.calendar_damage(self, calid_mod.normalize_path(path))
+
+    def reindex(self, log) -> int:
+        """Rebuild the index from the items; the number of calendars indexed."""
+        return maintenance.reindex(self, log)
 
     def calendar_at(self, path: str):
         """The calendar at ``path`` or None; the caller holds its lock."""

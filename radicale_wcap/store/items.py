@@ -1,7 +1,7 @@
 """What the store accepts, checked before any lock, and what it hands out.
 
 `prepare_item` is every door's one check of a calendar object before a write: the size
-limits on its text (``storage/limits.py``), then its recurrence rules (Radicale computes
+limits on its text (``limits.py``), then its recurrence rules (Radicale computes
 an item's time range by expanding them), then Radicale's own checks. The CalDAV guard
 and the feed parser apply the same limits to text they screen themselves
 (`item_limits`, `validate_item`).
@@ -18,7 +18,7 @@ from radicale import item as radicale_item
 
 from radicale_wcap.state import services
 from radicale_wcap.storage import VALIDATED, item_limits, validate_item
-from radicale_wcap.storage.limits import ItemLimits, ItemOverLimits
+from radicale_wcap.limits import ItemLimits, ItemOverLimits
 
 from .access import StoreError
 

@@ -35,7 +35,7 @@ Decisions (also in docs/trumba.md):
   is not used: the Trumba rule is that the target calendar's zone applies.
 * A truncated file (no END:VCALENDAR) is a 3101: with ``delta=false`` a cut
   feed would otherwise delete every event after the cut.
-* The store's size limits (``storage/limits.py``): a component with more
+* The store's size limits (``limits.py``): a component with more
   properties than they allow is a 3101 naming its line, found by counting on the
   text before the line pass (one such event, 100,000 X- properties in 1.2 MB,
   cost 24 s before); a longer line is dropped with 2102; an event over the
@@ -60,7 +60,7 @@ from typing import Container, Iterator
 import vobject
 
 from radicale_wcap import recurrence
-from radicale_wcap.store.items import ItemLimits, ItemOverLimits
+from radicale_wcap.limits import ItemLimits, ItemOverLimits
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.report import Message
 

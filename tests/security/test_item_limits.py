@@ -18,7 +18,7 @@ import urllib.parse
 import pytest
 import vobject
 
-from radicale_wcap.storage.limits import ItemLimits, ItemOverLimits
+from radicale_wcap.limits import ItemLimits, ItemOverLimits
 from radicale_wcap.store import ItemRefused, prepare_item
 from tests.conftest import LiveServer, add_user, make_instance
 

@@ -18,14 +18,16 @@ may not update, fork or delete it (403).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
 import uuid
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 from radicale_wcap import calid as calid_mod
 from radicale_wcap import privacy
+from radicale_wcap import store as store_mod
 from radicale_wcap.api.errors import RestApiError
 from radicale_wcap.api.julian import parse_api_date
 from radicale_wcap.api.reply import Reply, json_reply
@@ -33,7 +35,8 @@ from radicale_wcap.api.representation import (
     NoOccurrence, ValidationError, event_to_json, fork_occurrence, json_to_vcalendar,
     version_matches)
 from radicale_wcap.rights import access_for
-from radicale_wcap.store import ItemRefused, StoreError, prepare_item
+from radicale_wcap.store import (READ, WRITE, AccessDenied, CalendarNotFound, Changed,
+                                 ItemRefused, StoreError, prepare_item)
 
 logger = logging.getLogger("radicale.wcap.api")
 
@@ -100,13 +103,8 @@ class EventsEndpoint:
             paths = [self._calendar_path(calendar)]
         else:
             paths = self.store.calendars_on_disk()
-        found = []
-        for path in paths:
-            if not self._visible(self._access(request.user, path)):
-                continue
-            with self.store.reading(path) as collection:
-                if collection is not None and collection.index().by_uid(collection.key, uid):
-                    found.append(path)
+        found = self.store.holding(
+            uid, [p for p in paths if self._visible(self._access(request.user, p))])
         if not found:
             raise RestApiError("NOT_FOUND")
         if len(found) > 1:
@@ -129,12 +127,9 @@ class EventsEndpoint:
         found = self.instance.directory.get(user)
         return (found.tz if found is not None else None) or "UTC"
 
-    def _view(self, user: str, path: str) -> privacy.View:
-        return privacy.view_for(self.instance.settings, self._access(user, path))
-
-    def _check_change(self, user: str, path: str, stored) -> None:
+    @staticmethod
+    def _check_change(view: privacy.View, user: str, path: str, stored) -> None:
         """Refuse a change to an event the user does not see whole."""
-        view = self._view(user, path)
         if view.whole:
             return
         text = stored.serialize()
@@ -150,12 +145,15 @@ class EventsEndpoint:
                              cal_item_id=self.instance.ledger.item_id(path, item.uid),
                              calendar=calid_mod.from_path(path) or path, etag=item.etag)
 
-    def _read(self, located: Located):
-        with self.store.reading(located.path) as collection:
-            item = collection.get_by_uid(located.uid) if collection is not None else None
+    def _read(self, user: str, located: Located, purpose: store_mod.Purpose):
+        """The stored event and the user's view of the calendar's items."""
+        with _refusals():
+            with self.store.reading(located.path, user, purpose) as calendar:
+                item = calendar.by_uid(located.uid)
+                view = calendar.view
         if item is None or item.component_name != "VEVENT":
             raise RestApiError("NOT_FOUND")
-        return item
+        return item, view
 
     def _event_reply(self, status: int, path: str, item, extra: tuple = ()) -> Reply:
         return json_reply(status, self._event_json(path, item),
@@ -183,18 +181,16 @@ class EventsEndpoint:
                      if "r" in self._access(request.user, p).radicale_letters()]
         events = []
         for path in paths:
-            with self.store.reading(path) as collection:
-                if collection is None:
-                    if calendar is not None:
-                        raise RestApiError("NOT_FOUND", "No such calendar.")
-                    continue
-                if start is None:
-                    items = collection.get_hrefs(
-                        [row.href for row in collection.index().all(collection.key)
-                         if row.component == "VEVENT"])
-                else:
-                    items = self.store.items_in_range(collection, start, end, "VEVENT")
-            view = self._view(request.user, path)
+            try:
+                with _refusals(missing=("NOT_FOUND", "No such calendar.")), \
+                        self.store.reading(path, request.user, READ) as handle:
+                    items = handle.items("VEVENT") if start is None \
+                        else handle.in_range(start, end, "VEVENT")
+                    view = handle.view
+            except RestApiError:
+                if calendar is not None:
+                    raise
+                continue  # gone, or no longer readable, since it was listed
             for item in [seen for seen in map(view.item, items) if seen is not None]:
                 try:
                     events.append(self._event_json(path, item))
@@ -232,7 +228,8 @@ class EventsEndpoint:
     def get(self, request, ref: str) -> Reply:
         located = self._locate(request, ref)
         self._authorize(request.user, located.path, "read")
-        item = self._view(request.user, located.path).item(self._read(located))
+        stored, view = self._read(request.user, located, READ)
+        item = view.item(stored)
         if item is None:
             raise RestApiError("NOT_FOUND")
         return self._event_reply(200, located.path, item)
@@ -255,19 +252,20 @@ class EventsEndpoint:
             item = prepare_item(self.instance.configuration, path, vcalendar)
         except (ValidationError, ItemRefused) as error:
             raise RestApiError("CREATE_INVALID", getattr(error, "message", str(error))) from None
-        with self.store.writing(path, request.user, "API create") as collection:
-            if collection is None:
-                raise RestApiError("CREATE_INVALID", "No such calendar.")
-            if collection.get_by_uid(item.uid) is not None:
-                raise RestApiError("CREATE_INVALID", "itemguid is already used in that calendar.")
-            try:
-                stored, _ = self.store.put(collection, item)
-            except StoreError as error:
-                logger.warning("API create in %s failed: %s", path, error)
-                raise RestApiError("CREATE_FAILED") from None
+        try:
+            with _refusals(missing=("CREATE_INVALID", "No such calendar.")), \
+                    self.store.writing(path, request.user, WRITE, label="API create") as handle:
+                if handle.by_uid(item.uid) is not None:
+                    raise RestApiError("CREATE_INVALID",
+                                       "itemguid is already used in that calendar.")
+                write = handle.put(item)
+                view = handle.view
+        except StoreError as error:
+            logger.warning("API create in %s failed: %s", path, error)
+            raise RestApiError("CREATE_FAILED") from None
+        stored = write.result
         logger.info("API: %r created %s in %s", request.user, stored.uid, path)
-        reply = self._event_reply(201, path,
-                                  self._view(request.user, path).item(stored) or stored)
+        reply = self._event_reply(201, path, view.item(stored) or stored)
         location = "/restapi/v1/events/%d" % self.instance.ledger.item_id(path, stored.uid)
         return reply._replace(headers=reply.headers + (("Location", location),))
 
@@ -275,8 +273,8 @@ class EventsEndpoint:
         located = self._locate(request, ref)
         self._authorize(request.user, located.path, "write")
         data = self._body(request, "UPDATE_INVALID")
-        base = self._read(located)
-        self._check_change(request.user, located.path, base)
+        base, view = self._read(request.user, located, WRITE)
+        self._check_change(view, request.user, located.path, base)
         client_version = request.header("If-Match") or data.get("version")
         if client_version is not None and not isinstance(client_version, str):
             raise RestApiError("UPDATE_INVALID", "version must be a string.")
@@ -291,32 +289,34 @@ class EventsEndpoint:
             raise RestApiError("UPDATE_INVALID", getattr(error, "message", str(error))) from None
         if item.uid != located.uid:
             raise RestApiError("UPDATE_INVALID", "itemguid cannot change.")
-        with self.store.writing(located.path, request.user, "API update") as collection:
-            current = collection.get_by_uid(located.uid) if collection is not None else None
-            if current is None:
+        with _refusals(), self.store.writing(located.path, request.user, WRITE,
+                                             label="API update") as handle:
+            if handle.etag(located.uid) is None:
                 raise RestApiError("NOT_FOUND")
-            # The merge above started from ``base``; anything newer would be lost.
-            if current.etag != base.etag:
-                raise RestApiError("CONFLICT")
-            stored, _ = self.store.put(collection, item)
+            try:
+                # The merge above started from ``base``; anything newer would be lost.
+                write = handle.put(item, if_etag=base.etag)
+            except Changed:
+                raise RestApiError("CONFLICT") from None
+        stored = write.result
         logger.info("API: %r updated %s in %s", request.user, located.uid, located.path)
-        return self._event_reply(200, located.path,
-                                 self._view(request.user, located.path).item(stored) or stored)
+        return self._event_reply(200, located.path, view.item(stored) or stored)
 
     def delete(self, request, ref: str) -> Reply:
         located = self._locate(request, ref)
         self._authorize(request.user, located.path, "delete")
         if_match = request.header("If-Match")
-        with self.store.writing(located.path, request.user, "API delete") as collection:
-            current = collection.get_by_uid(located.uid) if collection is not None else None
+        with _refusals(), self.store.writing(located.path, request.user, store_mod.DELETE,
+                                             label="API delete") as handle:
+            current = handle.by_uid(located.uid)
             if current is None or current.component_name != "VEVENT":
                 raise RestApiError("NOT_FOUND")
-            self._check_change(request.user, located.path, current)
+            self._check_change(handle.view, request.user, located.path, current)
             if if_match and not version_matches(if_match, current.etag):
                 # Seed 003: a DELETE that fails otherwise is 200 with error 1.
                 raise RestApiError("DELETE_FAILED",
                                    "The event was changed since it was read; not deleted.")
-            self.store.delete_uid(collection, located.uid)
+            handle.delete(located.uid)
         logger.info("API: %r deleted %s in %s", request.user, located.uid, located.path)
         return Reply(204, (), b"")
 
@@ -335,12 +335,14 @@ class EventsEndpoint:
         located = self._locate(request, ref)
         self._authorize(request.user, located.path, "write")
         new_uid = str(uuid.uuid4())
-        store = self.store
-        with store.writing(located.path, request.user, "API fork") as collection:
-            current = collection.get_by_uid(located.uid) if collection is not None else None
+        # The clone and the shortened series are one batch of the store: both or neither.
+        with _refusals(), self.store.writing(located.path, request.user, WRITE,
+                                             label="API fork") as handle:
+            current = handle.by_uid(located.uid)
             if current is None or current.component_name != "VEVENT":
                 raise RestApiError("NOT_FOUND")
-            self._check_change(request.user, located.path, current)
+            view = handle.view
+            self._check_change(view, request.user, located.path, current)
             try:
                 series, clone = fork_occurrence(current.vobject_item, day, new_uid=new_uid)
                 series_item = prepare_item(self.instance.configuration, located.path, series)
@@ -349,19 +351,28 @@ class EventsEndpoint:
                 raise RestApiError("FORK_NO_OCCURRENCE", error.message) from None
             except (ValidationError, ItemRefused) as error:
                 raise RestApiError("FORK_INVALID", getattr(error, "message", str(error))) from None
-            stored_clone, _ = store.put(collection, clone_item)
-            try:
-                store.put(collection, series_item)
-            except BaseException:
-                store.delete_uid(collection, new_uid)  # both or neither
-                raise
+            clone_write = handle.put(clone_item)
+            handle.put(series_item)
+        stored_clone = clone_write.result
         cal_item_id = self.instance.ledger.item_id(located.path, new_uid)
         logger.info("API: %r forked %s on %s into %s", request.user, located.uid, day, new_uid)
-        stored_clone = self._view(request.user, located.path).item(stored_clone) or stored_clone
+        stored_clone = view.item(stored_clone) or stored_clone
         return json_reply(201, {"error": 0, "message": None, "cal_item_id": cal_item_id,
                                 "event": self._event_json(located.path, stored_clone)},
                           (("ETag", stored_clone.etag),
                            ("Location", "/restapi/v1/events/%d" % cal_item_id)))
+
+
+@contextlib.contextmanager
+def _refusals(missing=("NOT_FOUND",)) -> Iterator[None]:
+    """The store's refusals as this door's answers (the door asks first, so these are
+    races with a change of the ACL or a deleted calendar)."""
+    try:
+        yield
+    except AccessDenied:
+        raise RestApiError("FORBIDDEN") from None
+    except CalendarNotFound:
+        raise RestApiError(*missing) from None
 
 
 class MethodNotAllowed(RestApiError):

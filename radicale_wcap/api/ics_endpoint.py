@@ -17,7 +17,8 @@ from radicale_wcap.api.ics_generator import (
     MAX_BODY_BYTES, RESPONSE_HEADERS, event_vcalendar, new_uid, parse_request, render_ics)
 from radicale_wcap.api.reply import Reply
 from radicale_wcap.rights import access_for
-from radicale_wcap.store import ItemRefused, prepare_item
+from radicale_wcap.store import (WRITE, AccessDenied, CalendarNotFound, ItemRefused,
+                                 prepare_item)
 
 logger = logging.getLogger("radicale.wcap.api")
 
@@ -63,8 +64,10 @@ class IcsEndpoint:
         except ItemRefused as error:
             logger.warning("ICS event for %s refused by the store: %s", path, error)
             raise IcsApiError.of("INTERNAL", "The event could not be stored.") from None
-        store = self.instance.store
-        with store.writing(path, user, "API ics") as collection:
-            if collection is None:
-                raise IcsApiError.of("CALENDAR_NOT_FOUND")
-            store.put(collection, item)
+        try:
+            with self.instance.store.writing(path, user, WRITE, label="API ics") as calendar:
+                calendar.put(item)
+        except CalendarNotFound:
+            raise IcsApiError.of("CALENDAR_NOT_FOUND") from None
+        except AccessDenied:
+            raise IcsApiError.of("CALENDAR_FORBIDDEN") from None

@@ -78,6 +78,7 @@ class Batch:
         self.committed = False
         self._collections: Dict[str, object] = {}
         self._taken: Dict[str, Set[str]] = {}
+        self._last: Dict[tuple, Write] = {}   # (path, uid) -> the last write queued
         self._stack = contextlib.ExitStack()
 
     # -- locking
@@ -110,23 +111,38 @@ class Batch:
         """Queue ``item`` for ``path``, replacing the item with its UID; returns its href."""
         collection = self._existing(path)
         if href is None:
+            # A UID queued twice (two files of one import) is one item, written twice.
+            queued = self._last.get((collection.key, item.uid))
+            href = queued.href if queued is not None else None
+        if href is None:
             row = collection.index().by_uid(collection.key, item.uid)
             href = row.href if row is not None else self._new_href(collection, item.uid)
         # Refused now, before anything is written, rather than by the upload's own check.
         privacy_hooks.refuse_change(self.storage.configuration, collection, href)
         self._taken.setdefault(collection.key, set()).add(href)
-        self.writes.append(Write(collection.key, item.uid, href, item))
+        self._queue(Write(collection.key, item.uid, href, item))
         return href
 
     def delete(self, path: str, uid: str) -> bool:
         """Queue the deletion of the item with ``uid``; False when there is none."""
         collection = self._existing(path)
-        row = collection.index().by_uid(collection.key, uid)
-        if row is None:
-            return False
-        privacy_hooks.refuse_change(self.storage.configuration, collection, row.href)
-        self.writes.append(Write(collection.key, uid, row.href, None))
+        queued = self._last.get((collection.key, uid))
+        if queued is not None:
+            if queued.item is None:
+                return False
+            href = queued.href
+        else:
+            row = collection.index().by_uid(collection.key, uid)
+            if row is None:
+                return False
+            href = row.href
+        privacy_hooks.refuse_change(self.storage.configuration, collection, href)
+        self._queue(Write(collection.key, uid, href, None))
         return True
+
+    def _queue(self, write: Write) -> None:
+        self.writes.append(write)
+        self._last[(write.path, write.uid)] = write
 
     def _existing(self, path: str):
         collection = self.calendar(path)

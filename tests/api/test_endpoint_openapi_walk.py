@@ -54,6 +54,7 @@ def disk_full(world, monkeypatch):
     def full(*args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
     monkeypatch.setattr(world.inst.services.intents, "note", full)
+    monkeypatch.setattr(world.inst.services.journal, "begin", full)  # the store's batches
 
 
 def boom_ics(monkeypatch):

@@ -7,10 +7,12 @@ must be as before after a kill; ``reader``: who reads ``paths[0]`` next.
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from dataclasses import dataclass
 from typing import Callable
 
+from radicale_wcap.store import READ, SYSTEM
 from tests.conftest import TEST_PASSWORD, add_user
 from tests.trumba.test_door_fixtures import event, feed, setup_calendar
 
@@ -78,6 +80,51 @@ def run_scheduling(instance, client) -> None:
                    "&orgCalid=jdoe&attendees=%s&fmt-out=text/xml" % (sid, attendees))
 
 
+def setup_wcap_import(instance, client) -> None:
+    add_user(instance, "jdoe")
+    sid = _wcap_sid(client)
+    _import(client, sid, "Before")
+
+
+def _import(client, sid, summary) -> None:
+    body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//t//EN",
+                         *(line for i in range(8) for line in
+                           event("imp%02d" % i, "%s %d" % (summary, i))),
+                         "END:VCALENDAR", ""]).encode()
+    boundary = "b0undary"
+    data = (("--%s\r\nContent-Disposition: form-data; name=\"Upload\"; "
+             "filename=\"import.ics\"\r\n\r\n" % boundary).encode() + body
+            + ("\r\n--%s--\r\n" % boundary).encode())
+    answer = client.request(
+        "POST", "/wcap/import.wcap?id=%s&calid=jdoe&content-in=text/calendar"
+        "&fmt-out=text/xml" % sid, data,
+        {"Content-Type": "multipart/form-data; boundary=%s" % boundary})
+    assert "<X-NSCP-WCAP-ERRNO>0<" in answer.text, answer.text
+
+
+def run_wcap_import(instance, client) -> None:
+    _import(client, _wcap_sid(client), "After")
+
+
+SERIES = {"title": "Standup", "starting_date": "2024-03-04", "starting_time": "09:00",
+          "ending_time": "09:30", "timezone": "Europe/Paris", "rec_type": 0, "rec_count": 5}
+
+
+def setup_fork(instance, client) -> None:
+    add_user(instance, "jdoe")
+    response = client.request("POST", "/restapi/v1/events", json.dumps(SERIES),
+                              {"Content-Type": "application/json"}, user="jdoe")
+    assert response.status == 201, response.body
+
+
+def run_fork(instance, client) -> None:
+    """The clone (write 0) and the shortened series (write 1): one batch."""
+    with instance.store.reading(PATH, SYSTEM, READ) as calendar:
+        uid, = calendar.entries()
+    client.request("POST", "/restapi/v1/events/itemguid=%s?fork=1&starting_date=2024-03-06"
+                   % uid, b"", {"Content-Type": "application/json"}, user="jdoe")
+
+
 @dataclass(frozen=True)
 class Scenario:
     setup: Callable
@@ -90,6 +137,8 @@ SCENARIOS = {
     "feed": Scenario(setup_feed, run_feed),
     "range-delete": Scenario(setup_feed, run_range_delete),
     "single": Scenario(setup_single, run_single),
+    "wcap-import": Scenario(setup_wcap_import, run_wcap_import),
+    "fork": Scenario(setup_fork, run_fork),
     "scheduling": Scenario(setup_scheduling, run_scheduling,
                            tuple("/%s/calendar/" % name for name in ATTENDEES), "bob"),
 }

@@ -68,6 +68,7 @@ def all_files(folder, paths):
 
 @pytest.mark.parametrize("scenario,n", [("feed", 0), ("feed", 5), ("feed", 17),
                                         ("range-delete", 0), ("range-delete", 6),
+                                        ("wcap-import", 4), ("fork", 1),
                                         ("scheduling", 2)])
 def test_killed_batch_is_rolled_back_by_the_next_reader(tmp_path, scenario, n):
     paths, reader = SCENARIOS[scenario].paths, SCENARIOS[scenario].reader

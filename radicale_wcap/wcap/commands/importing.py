@@ -10,8 +10,8 @@ parameters as attributes; it is parsed with defusedxml and turned back into iCal
 
 Everything is checked before anything is written: the calendar and its ``write``
 access, the file, every calendar object (`store.prepare_item`, one per UID). Then one
-``store.writing()`` block puts them all; if a put fails the ones already put are rolled
-back, so a failed import leaves the calendar as it was.
+handle of the store puts them all as one batch: whatever stops it part-way, a failed
+import leaves the calendar as it was.
 
 Errnos (the manual gives none for import): 77 BAD_IMPORT_ARGUMENTS for a missing or
 malformed upload (the WCAP 3.x "Incorrect parameter received by import.wcap"), 35
@@ -30,9 +30,9 @@ import multipart
 import vobject
 from defusedxml import ElementTree
 
-from radicale_wcap.store import ItemRefused, prepare_item
+from radicale_wcap.store import WRITE, ItemRefused, prepare_item
 
-from ..backend import require, resolve
+from ..backend import require, resolve, writing
 from ..errors import WcapErrno, WcapError
 from ..render.xml import ELEMENT_NAMES
 from ..result import Prop, Result
@@ -195,7 +195,7 @@ def _timestamp(value) -> int:
 
 def import_files(ctx, calid_text: str, files: list[bytes], content_in: str, start, end
                  ) -> int:
-    """Validate everything, then write it in one locked block; the number imported."""
+    """Validate everything, then write it as one batch; the number imported."""
     instance = ctx.backend.instance
     calendar = resolve(ctx.backend, ctx.user, calid_text)
     require(calendar, "write")
@@ -208,33 +208,9 @@ def import_files(ctx, calid_text: str, files: list[bytes], content_in: str, star
             raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "refused: %s" % e) from e
         if _in_range(item, start, end):
             items.append(item)
-    store = instance.store
-    with store.writing(calendar.path, ctx.user, "WCAP import") as collection:
-        if collection is None:
-            raise WcapError(WcapErrno.CALENDAR_DOES_NOT_EXIST, "calendar vanished")
-        done = []  # (uid, previous item or None) to undo on failure
-        try:
-            for item in items:
-                existing = collection.index().by_uid(collection.key, item.uid)
-                previous = None
-                if existing is not None:
-                    previous = next((i for _, i in collection.get_multi([existing.href])
-                                     if i is not None), None)
-                store.put(collection, item)
-                done.append((item.uid, previous))
-        except Exception:
-            logger.error("WCAP import into %s failed after %d of %d objects; rolling back",
-                         calendar.calid, len(done), len(items))
-            for uid, previous in reversed(done):
-                try:
-                    if previous is None:
-                        store.delete_uid(collection, uid)
-                    else:
-                        store.put(collection, previous)
-                except Exception:
-                    logger.exception("WCAP import rollback of %r in %s failed", uid,
-                                     calendar.calid)
-            raise
+    with writing(instance, calendar, WRITE, "WCAP import") as handle:
+        for item in items:
+            handle.put(item)
     logger.info("WCAP import user=%s calid=%s: %d objects", ctx.user, calendar.calid,
                 len(items))
     return len(items)

@@ -111,4 +111,8 @@ def calprops_for(instance, calendar: Calendar, *, handle: Any = None) -> list[Pr
     props.append(Prop("X-S1CS-CALPROPS-ALLOW-DOUBLEBOOKING",
                       "1" if record.setting("allow_double_booking") else "0"))
     props.append(Prop("X-S1CS-CALPROPS-FB-INCLUDE", "1"))
+    if ":" not in calendar.calid:
+        # Oracle CS 7/8 marks a user's default calendar (its calids are server-made, so
+        # the client can not tell it by its form as with Sun's "jdoe" and "jdoe:work").
+        props.append(Prop("X-S1CS-DEFAULTCALENDAR", "1"))
     return props

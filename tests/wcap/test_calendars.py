@@ -160,3 +160,34 @@ def test_live_createcalendar_visible_over_caldav(live):
     assert "Journeys" in names
     assert wcap(live.client, "deletecalendar", "text/js", id=s, calid="carol:trips").errno == 0
     assert "Journeys" not in {c.get_display_name() for c in dav.principal().calendars()}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_createcalendar_oracle_form_name_without_calid(instance, wc, fmt):
+    """Oracle CS 7/8: name (required there) and no calid; the server makes the calid and
+    the answer names it. desc is Oracle's description; fbinclude is accepted."""
+    s = sid(instance)
+    a = wcap(wc, "createcalendar", fmt, id=s, name="Team Room 1", desc="the room",
+             fbinclude=1)
+    assert a.errno == 0, a.text
+    assert instance.registry.get("/jdoe/Team-Room-1/").owner == "jdoe"
+    props = instance.store.calendar_props("jdoe:Team-Room-1")
+    assert props["D:displayname"] == "Team Room 1"
+    assert props["C:calendar-description"] == "the room"
+    if fmt != "text/js":
+        assert a.value("X-NSCP-CALPROPS-RELATIVE-CALID") == "jdoe:Team-Room-1"
+    again = wcap(wc, "createcalendar", fmt, id=s, name="Team Room 1")
+    assert again.errno == 0
+    assert instance.registry.get("/jdoe/Team-Room-1-2/") is not None
+    assert wcap(wc, "createcalendar", fmt, id=s).errno == 38
+    # Sun's form is unchanged: calid wins, name is only set with set_calprops=1
+    assert wcap(wc, "createcalendar", fmt, id=s, calid="sun", name="ignored").errno == 0
+    assert instance.store.calendar_props("jdoe:sun").get("D:displayname") != "ignored"
+
+
+def test_default_calendar_is_marked_for_oracle_clients(instance, wc):
+    s = sid(instance)
+    wcap(wc, "createcalendar", "text/xml", id=s, calid="other")
+    answer = wcap(wc, "get_calprops", "text/xml", id=s, calid="jdoe;jdoe:other")
+    blocks = list(answer.xml.iter("iCal"))
+    assert [b.findtext("X-S1CS-DEFAULTCALENDAR") for b in blocks] == ["1", None]

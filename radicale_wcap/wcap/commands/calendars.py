@@ -15,6 +15,16 @@ administrator's hand-over of a calendar). ``read``/``write`` (deprecated in favo
 has no equivalent of the first two and the calendar's language and contact come from its
 owner.
 
+Oracle Calendar Server 7/8 ("Design Changes": the server constructs the calid) takes
+createcalendar with a required ``name`` and no ``calid``, ``desc`` for the description and
+``fbinclude``; Sun-era clients send ``calid``. Both are accepted: without ``calid`` the
+calid is made from ``name`` (`oracle_calid`), the properties sent are set as with
+``set_calprops=1``, and the answer's ``X-NSCP-CALPROPS-RELATIVE-CALID`` tells the client
+the new id. A ``calid`` sent is still honoured (Oracle would ignore it; Sun clients need
+it). ``fbinclude`` is accepted and not stored (free/busy always includes the calendar).
+Oracle's separate ACL syntax for ``acl`` is not taken: it would make Sun's ACE strings
+(``jdoe^c^wdeic^g``), which Sun-era clients send, mean something else.
+
 Access: set_calprops needs ``write_props`` (the primary owner always has it);
 createcalendar makes calendars under the requester's own id (``calid=tv`` gives
 ``jdoe:tv``, as the manual says) and administrators may name any user's
@@ -25,6 +35,7 @@ manual gives no errno for these denials, so they answer 28.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -124,11 +135,29 @@ def plan(ctx, params, path: str, errno: WcapErrno) -> Change:
 
 # ---------------------------------------------------------------- createcalendar
 
+def oracle_calid(instance, user: str, name: str) -> str:
+    """``user:<name as a calid>`` for Oracle's createcalendar (no calid sent): the name's
+    letters and digits, ``-`` for the rest, made unique with ``-2``, ``-3``..."""
+    base = re.sub(r"[^A-Za-z0-9._@+-]+", "-", name).strip("-._@+")[:48] or "calendar"
+    if base.lower() == calid_mod.DEFAULT_CALENDAR_NAME:
+        base += "-1"
+    candidate, n = base, 1
+    while instance.registry.get(calid_mod.to_path("%s:%s" % (user, candidate))) is not None:
+        n += 1
+        candidate = "%s-%d" % (base, n)
+    return "%s:%s" % (user, candidate)
+
+
 @handler("createcalendar")
 def createcalendar(ctx, params):
     instance = ctx.backend.instance
     user = ctx.user
-    text = params["calid"].strip()
+    text = (params.get("calid") or "").strip()
+    oracle = not text
+    if oracle:
+        if not (params.get("name") or "").strip():
+            raise WcapError(WcapErrno.CALID_NOT_SPECIFIED, "neither calid nor name")
+        text = oracle_calid(instance, user, params["name"].strip())
     # "The format for the new calendar's calid is userid:calid"; a full id is taken as
     # given, which is how an administrator names another user's calendar.
     calid = text if ":" in text else "%s:%s" % (user, text)
@@ -143,7 +172,7 @@ def createcalendar(ctx, params):
     if instance.directory.get(owner) is None:
         raise WcapError(WcapErrno.ILLEGAL_CALID_NAME, "no user %s" % owner)
     change = plan(ctx, params, path, WcapErrno.CREATECALENDAR_FAILED) \
-        if params["set_calprops"] else Change(path)
+        if params["set_calprops"] or oracle else Change(path)
     if instance.registry.get(path) is not None:
         raise WcapError(WcapErrno.CREATECALENDAR_ALREADY_EXISTS_FAILED, calid)
     try:

@@ -217,9 +217,14 @@ _ROWS = (
             note="id is the value checked: an invalid one answers X-NSCP-WCAP-CHECK-ID:0, "
                  "not errno 1"),
     Command("createcalendar", "Table 7-12", S.REQUIRED, (
-        CALID_REQ, ID, FMT_OUT, Param("set_calprops", Bool(), False),
+        Param("calid", Text(), None,
+              note="manual: required; Oracle CS 7/8 takes none and makes it from name "
+                   "(the handler answers 38 when neither is sent)"),
+        ID, FMT_OUT, Param("set_calprops", Bool(), False),
         Param("name", Text()), Param("categories", SemicolonList(Text())),
-        Param("description", Text()), Param("tzid", TzId()), Param("acl", SemicolonList(Text())),
+        Param("description", Text(), aliases=("desc",), note="desc: Oracle CS 7/8"),
+        Param("fbinclude", Bool(), None, note="Oracle CS 7/8; accepted, not stored"),
+        Param("tzid", TzId()), Param("acl", SemicolonList(Text())),
         Param("owners", SemicolonList(Text())), Param("lang", Text()), Param("charset", Text()),
         Param("master", Text()),
         Param("doublebooking", Bool(), note="2005Q4 set_calprops name (set_calprops=1)"),

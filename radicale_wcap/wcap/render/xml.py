@@ -27,6 +27,11 @@ malformed and Lightning's DOMParser returns a ``<parsererror>``); ``version`` is
 Element names are property names except the renames in `ELEMENT_NAMES`: RECURID comes
 from the manual's verify examples, START/END/FB from Lightning's and [MW]'s free/busy
 layout, RSTATUS from [MW] and the Unicon client.
+
+Oracle Calendar Server 7/8 changed these XML tags ("Design Changes Between Calendar
+Server Versions"). Sun's are kept: Lightning reads ``<iCal>``/``X-NSCP-*`` by name, and
+WCapCal and php-wcap-client read ``EVENT``, ``START``, ``END`` and ``RECURID``; Oracle's
+own clients use text/json (`json`).
 """
 
 from __future__ import annotations

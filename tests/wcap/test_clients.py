@@ -214,6 +214,10 @@ def test_weekly_berlin_meeting_stays_at_nine_in_summer(server):
     [july_event] = js.json["iCalendar"]["iCal"][0]["VEVENT"]
     assert (july_event["DTSTART"], july_event["X-NSCP-DTSTART-TZID"]) == (
         "20240716T070000Z", "Europe/Berlin")
+    page = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&{july}&calid={user}"
+                       "&fmt-out=text%2Fjs", "text/js")
+    [entry] = page.js["event"]
+    assert (entry["dtstart"], entry["tzid"]) == ("20240716T070000Z", "Europe/Berlin")
     local = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&{july}&calid={user}"
                         f"&tzidout={enc('Europe/Berlin')}&fmt-out=text%2Fcalendar",
                         "text/calendar")
@@ -382,3 +386,79 @@ def test_oracle_json_client_session(server):
     assert out["iCalendar"]["iCal"][0]["X-NSCP-WCAP-ERRNO"] == -1
     dead = _json(server.get(f"{base}ping.wcap?id={sid}&fmt-out=text/json"))
     assert dead["iCalendar"]["iCal"][0]["X-NSCP-WCAP-ERRNO"] == 1
+
+
+# ---------------------------------------------------------------- php-wcap-client
+
+def _php_query(args: dict) -> str:
+    """php-wcap-client's do_request: ``id`` first (empty before login), only summary and
+    desc escaped (its transcode(): space, &, ", ', ?, CR, LF), every other value raw."""
+    table = {" ": "%20", "&": "%26", '"': "%22", "'": "%27", "?": "%3F", "\n": "%0A",
+             "\r": "%0D"}
+    out = []
+    for key, value in args.items():
+        value = str(value)
+        if key in ("summary", "desc"):
+            value = "".join(table.get(ch, ch) for ch in value)
+        out.append(f"{key}={value}")
+    return "&".join(out)
+
+
+def _xpath_field(element, name: str):
+    """XmlWcapResponse::get_field: the first //NAME below ``element``, or False."""
+    found = list(element.iter(name))
+    return found[0].text if found else False
+
+
+def test_php_wcap_client_session(server):
+    """mqu/php-wcap-client (trunk/WcapClient.php): the base URL without a trailing slash
+    plus "/<cmd>.wcap?", id first, text/xml everywhere, SimpleXML xpaths per <iCal>."""
+    from defusedxml import ElementTree
+    user, room = server.user("php.user"), server.user("php.room")
+    base = "/wcap"
+
+    def call(cmd, args, method="GET"):
+        url = f"{base}/{cmd}.wcap?{_php_query(args)}"
+        response = server.client.request(method, url)
+        assert response.status == 200, response.status
+        return ElementTree.fromstring(response.body)
+
+    login = call("login", {"id": "", "fmt-out": "text/xml", "user": user,
+                           "password": TEST_PASSWORD})
+    assert _xpath_field(login, "X-NSCP-WCAP-ERRNO") == "0"
+    sid = _xpath_field(login, "X-NSCP-WCAP-SESSION-ID")
+    assert _xpath_field(login, "X-NSCP-WCAP-USER-ID") == user
+
+    # store_event(): local times, its default tzid, summary through transcode()
+    summary = "test wcap-client : n'est-il pas ? &"
+    stored = call("storeevents", {"id": sid, "dtstart": "20100810T100000",
+                                  "dtend": "20100810T110000", "summary": summary,
+                                  "calid": user, "tzid": "Europe/Paris",
+                                  "fmt-out": "text/xml"})
+    assert _xpath_field(stored, "X-NSCP-WCAP-ERRNO") == "0"
+
+    # fetchcomponents_by_range(): attrset=1, several calids, 28 -> free/busy for those
+    icals = list(call("fetchcomponents_by_range", {
+        "id": sid, "calid": f"{user};{room}", "dtstart": "20100809T000000Z",
+        "dtend": "20100816T000000Z", "fmt-out": "text/xml", "attrset": 1}).iter("iCal"))
+    assert [(_xpath_field(i, "X-NSCP-CALPROPS-RELATIVE-CALID"),
+             _xpath_field(i, "X-NSCP-WCAP-ERRNO")) for i in icals] == [(user, "0"), (room, "28")]
+    [event] = list(icals[0].iter("EVENT"))
+    assert _xpath_field(event, "SUMMARY") == summary
+    assert _xpath_field(event, "START") == "20100810T080000Z"   # 10:00 in Paris, CEST
+    denied = [_xpath_field(i, "X-NSCP-CALPROPS-RELATIVE-CALID") for i in icals
+              if _xpath_field(i, "X-NSCP-WCAP-ERRNO") == "28"]
+    fb = call("get_freebusy", {"id": sid, "calid": ";".join(denied),
+                               "dtstart": "20100809T000000Z", "dtend": "20100816T000000Z",
+                               "tzid": "Europe/Paris", "tzidout": "Europe/Paris",
+                               "fmt-out": "text/xml"})
+    assert _xpath_field(fb, "X-NSCP-WCAP-ERRNO") == "0"
+    for period in fb.iter("FB"):
+        assert re.fullmatch(r"\d{8}T\d{6}Z?/\d{8}T\d{6}Z?", period.text)  # split('/')
+
+    # export(): a POST whose arguments are all in the query, no fmt-out, read as XML
+    exported = call("export", {"id": sid, "content-out": "text/xml", "calid": user,
+                               "dtstart": 0, "dtend": 0}, method="POST")
+    assert [_xpath_field(e, "UID") for e in exported.iter("EVENT")] != []
+    assert _xpath_field(call("logout", {"id": sid, "fmt-out": "text/xml"}),
+                        "X-NSCP-WCAP-ERRNO") == "-1"

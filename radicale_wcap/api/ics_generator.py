@@ -17,13 +17,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import json
 import re
 import secrets
 import zoneinfo
 
 import vobject
 
+from radicale_wcap.api import request as request_mod
 from radicale_wcap.api.errors import ICS_BY_NAME, IcsApiError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -79,8 +79,8 @@ def parse_request(body: bytes, content_type: str | None, *,
     if not _is_json_type(content_type):
         raise IcsApiError.of("CONTENT_TYPE")
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        data = request_mod.loads(body)
+    except request_mod.BadJson:
         raise IcsApiError.of("JSON_INVALID") from None
     if not isinstance(data, dict):
         raise IcsApiError.of("JSON_INVALID")

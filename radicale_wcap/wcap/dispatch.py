@@ -124,6 +124,7 @@ class WcapDispatcher:
         try:
             raw = raw_request(query, body if http_method.upper() == "POST" else None,
                               content_type)
+            _dead_if_unreadable_id(raw)
             command = COMMANDS.get(command_name)
             fmt_out = (command.fmt_out if command and command.fmt_out else None) \
                 or self.default_fmt_out
@@ -131,7 +132,7 @@ class WcapDispatcher:
             if chosen in renderers.FORMATS:
                 fmt_out = chosen
             elif "fmt-out" in raw:
-                requested = decode(raw["fmt-out"][-1]).strip().lower()
+                requested = _requested_format(raw)
                 if requested not in renderers.FORMATS:
                     logger.info("WCAP %s: unsupported fmt-out", command_name)
                     return self._answer(error_result(WcapErrno.NO_SUCH_FORMAT),
@@ -208,7 +209,7 @@ class WcapDispatcher:
         try:
             raw = raw_request(query, None, None)
             if "fmt-out" in raw:
-                requested = decode(raw["fmt-out"][-1]).strip().lower()
+                requested = _requested_format(raw)
                 if requested in renderers.FORMATS:
                     fmt_out = requested
         except Exception:
@@ -226,6 +227,31 @@ class WcapDispatcher:
         extra = [(k, v) for k, v in result.headers
                  if k.lower() not in ("content-type", "content-length")]
         return "200 OK", headers + HEADERS + extra, payload
+
+
+# Session ids are letters and digits (`radicale_wcap.sessions`), so this one names none.
+DEAD_ID = "-"
+
+
+def _dead_if_unreadable_id(raw: dict[str, list[str]]) -> None:
+    """An ``id`` that is not UTF-8 names no session: it becomes one that is sent and dead
+    (errno 1, as for an expired id; check_id answers 0), not a decode error that the
+    catch-all would answer with the command's failure."""
+    ids = raw.get("id")
+    if ids:
+        try:
+            decode(ids[-1])
+        except ValueError:
+            ids[-1] = DEAD_ID
+
+
+def _requested_format(raw: Mapping[str, list[str]]) -> str:
+    """The last ``fmt-out``, lower-cased; "" when it is not UTF-8 (errno 58 like any
+    unknown format, not the command's failure)."""
+    try:
+        return decode(raw["fmt-out"][-1]).strip().lower()
+    except ValueError:
+        return ""
 
 
 def _format_param(raw: Mapping[str, list[str]], command: Command | None) -> str:

@@ -218,6 +218,7 @@ class WcapTime:
     """
 
     value: dt.datetime | dt.date
+    stored: bool = False  # will be written into an item: see DateTime(stored=True)
 
     @property
     def floating(self) -> bool:
@@ -239,22 +240,62 @@ def parse_datetime(text: str) -> WcapTime:
     return WcapTime(value.replace(tzinfo=UTC) if z else value)
 
 
+# Store values keep a day inside datetime's range at each end, in their own zone and in
+# UTC: an all-day event's exclusive end and the time in any tzidout then exist (one at
+# 99991231T230000Z made every fetch of its calendar with an eastern tzidout fail).
+STORED_FIRST_DAY, STORED_LAST_DAY = dt.date(1, 1, 2), dt.date(9999, 12, 30)
+
+
+# The widest UTC offsets in use (Pacific/Kiritimati, Etc/GMT+12): a floating time will be
+# read in some zone, so it is checked in both.
+_EXTREME_ZONES = (dt.timezone(dt.timedelta(hours=14)), dt.timezone(dt.timedelta(hours=-12)))
+
+
+def _check_stored_day(day: dt.date) -> None:
+    if not STORED_FIRST_DAY <= day <= STORED_LAST_DAY:
+        raise ValueError("a stored date must lie between %s and %s"
+                         % (STORED_FIRST_DAY, STORED_LAST_DAY))
+
+
+def check_stored(value: dt.date | dt.datetime) -> None:
+    """ValueError unless ``value`` (a DATE, a zoned or a floating DATE-TIME of an item
+    from a client) keeps the stored margin, in its own zone and in UTC."""
+    if not isinstance(value, dt.datetime):
+        _check_stored_day(value)
+        return
+    _check_stored_day(value.date())
+    try:
+        for zoned in ([value] if value.tzinfo is not None
+                      else [value.replace(tzinfo=zone) for zone in _EXTREME_ZONES]):
+            _check_stored_day(zoned.astimezone(UTC).date())
+    except OverflowError:
+        raise ValueError("no UTC instant in years 1-9999") from None
+
+
 class DateTime(ValueType):
     """A WCAP date-time; ``zero`` says what ``0`` means (None = not allowed).
 
     dtstart/dtend: ``0`` is unbounded (None); rid: ``0`` is "not an instance" (None);
-    completed: ``0`` clears it (None).
+    completed: ``0`` clears it (None). ``stored``: the value goes into an item (store*),
+    not into a query, and must leave the margin of `STORED_FIRST_DAY`/`STORED_LAST_DAY`
+    (a fetch may still ask up to 99991231T235959Z).
     """
 
-    def __init__(self, zero_allowed: bool = True) -> None:
+    def __init__(self, zero_allowed: bool = True, stored: bool = False) -> None:
         self.zero_allowed = zero_allowed
+        self.stored = stored
 
     def parse_text(self, text: str) -> WcapTime | None:
         if text.strip() == "0":
             if not self.zero_allowed:
                 raise ValueError("0 is not allowed here")
             return None
-        return parse_datetime(text)
+        parsed = parse_datetime(text)
+        if not self.stored:
+            return parsed
+        value = parsed.value
+        _check_stored_day(value.date() if isinstance(value, dt.datetime) else value)
+        return WcapTime(value, stored=True)
 
 
 _DURATION = re.compile(
@@ -281,8 +322,11 @@ def parse_duration(text: str, lenient: bool = False) -> dt.timedelta:
     sign, w, d, h, mi, s = m.groups()
     if not any((w, d, h, mi, s)):
         raise ValueError("empty duration")
-    delta = dt.timedelta(weeks=int(w or 0), days=int(d or 0), hours=int(h or 0),
-                         minutes=int(mi or 0), seconds=int(s or 0))
+    try:
+        delta = dt.timedelta(weeks=int(w or 0), days=int(d or 0), hours=int(h or 0),
+                             minutes=int(mi or 0), seconds=int(s or 0))
+    except OverflowError:  # P9999999999999D: beyond timedelta's 999,999,999 days
+        raise ValueError("duration out of range") from None
     return -delta if sign == "-" else delta
 
 
@@ -511,24 +555,37 @@ def parse_params(table: Sequence[Param], raw: Mapping[str, Sequence[str]],
             else:
                 text = occurrences[-1]
                 if text == "" and not isinstance(param.type, Text):
-                    values[param.name] = None  # sent empty: "clear it" for store*
+                    # Sent empty: "clear it" for store* (whose rows have no default);
+                    # a row with a default keeps it (``guidCount=`` is 1, not None).
+                    values[param.name] = param.default
                 else:
                     values[param.name] = param.type.parse(text)
-        except ValueError as e:
+        except (ValueError, OverflowError) as e:  # OverflowError: no datetime holds it
             raise BadParam(param.name, str(e), tz=isinstance(param.type, TzId)) from e
     try:
         tz = zone(values.get("tzid") or default_tzid)
     except ValueError as e:
         raise BadParam("tzid", str(e), tz=True) from e
     for name, value in values.items():
-        values[name] = _resolve_times(value, tz)
+        try:
+            values[name] = _resolve_times(value, tz)
+        except OverflowError as e:
+            raise BadParam(name, "no UTC instant in years 1-9999") from e
+        except ValueError as e:
+            raise BadParam(name, str(e)) from e
     return Params(values, given)
 
 
 def _resolve_times(value: Any, tz: dt.tzinfo) -> Any:
     if isinstance(value, WcapTime):
         if value.floating:
-            return value.value.replace(tzinfo=tz)
+            resolved = value.value.replace(tzinfo=tz)
+            # 99991231T230000 in Los Angeles is past datetime's last UTC instant: every
+            # handler would fail on it later (a store in compose, the index after the write).
+            in_utc = resolved.astimezone(UTC)
+            if value.stored:
+                _check_stored_day(in_utc.date())
+            return resolved
         return value.value
     if isinstance(value, list):
         return [_resolve_times(v, tz) for v in value]
@@ -536,7 +593,10 @@ def _resolve_times(value: Any, tz: dt.tzinfo) -> Any:
 
 
 def format_utc(value: dt.datetime) -> str:
-    """Aware datetime -> ``yyyymmddThhmmssZ``."""
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """Aware datetime -> ``yyyymmddThhmmssZ`` (the year always four digits: glibc's
+    strftime writes year 1 as ``1``)."""
+    value = value.astimezone(UTC)
+    return (f"{value.year:04d}{value.month:02d}{value.day:02d}"
+            f"T{value.hour:02d}{value.minute:02d}{value.second:02d}Z")
 
 

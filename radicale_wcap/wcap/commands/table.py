@@ -157,9 +157,9 @@ def _store_params(kind: str) -> tuple[Param, ...]:
         Param("attendees", SemicolonList(Attendee()), note="attendees= (empty) clears them"),
         BRIEF, CALID_REQ, Param("categories", SemicolonList(Text())), COMPRESSED,
         Param("contacts", SemicolonList(Text())), Param("desc", Text()),
-        Param("dtstart", DateTime(zero_allowed=False)),
+        Param("dtstart", DateTime(zero_allowed=False, stored=True)),
         Param("duration", Duration()),
-        Param("exdates", SemicolonList(DateTime(zero_allowed=False))),
+        Param("exdates", SemicolonList(DateTime(zero_allowed=False, stored=True))),
         Param("exrules", SemicolonList(RRule(), quotes=True)),
         Param("fetch", Bool(), False), FMT_OUT, Param("geo", Geo()),
         Param("icsClass", Keyword("PUBLIC", "PRIVATE", "CONFIDENTIAL")),
@@ -167,7 +167,7 @@ def _store_params(kind: str) -> tuple[Param, ...]:
         Param("location", Text()), Param("method", Int(allowed=METHODS), 1),
         Param("mod", MOD), NOTIFY, Param("orgEmail", Text()), Param("orgUID", Text()),
         Param("priority", Int(0, 9)), Param("rchange", Bool(), False),
-        Param("rdates", SemicolonList(DateTime(zero_allowed=False))),
+        Param("rdates", SemicolonList(DateTime(zero_allowed=False, stored=True))),
         Param("relatedTos", SemicolonList(Text(), quotes=True)),
         Param("replace", Bool(), False), Param("resources", SemicolonList(Text())),
         Param("rid", DateTime(), None, note="0: not an instance"),
@@ -188,10 +188,11 @@ def _store_params(kind: str) -> tuple[Param, ...]:
         RECURRING, EMAILORCALID, RELATIVEALARM,
     ]
     if kind == "event":
-        rows.append(Param("dtend", DateTime(zero_allowed=False)))
+        rows.append(Param("dtend", DateTime(zero_allowed=False, stored=True)))
     else:
-        rows += [Param("completed", DateTime(), None, note="0 clears it"),
-                 Param("due", DateTime(zero_allowed=False)), Param("percent", Int(0, 100))]
+        rows += [Param("completed", DateTime(stored=True), None, note="0 clears it"),
+                 Param("due", DateTime(zero_allowed=False, stored=True)),
+                 Param("percent", Int(0, 100))]
     return tuple(rows)
 
 

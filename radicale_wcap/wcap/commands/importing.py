@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import logging
+import re
 from typing import Iterable
 
 import multipart
@@ -34,6 +36,7 @@ from radicale_wcap.store import WRITE, ItemRefused, prepare_item
 
 from ..backend import require, resolve, writing
 from ..errors import WcapErrno, WcapError
+from ..params import check_stored
 from ..render.xml import ELEMENT_NAMES
 from ..result import Prop, Result
 from ..spool import SpoolError, spool_of
@@ -50,6 +53,14 @@ PROPERTY_NAMES = {element: name for name, element in ELEMENT_NAMES.items()}
 TEXT_PROPERTIES = {"SUMMARY", "DESCRIPTION", "LOCATION", "COMMENT", "CONTACT", "TZNAME",
                    "X-NSCP-CALPROPS-NAME", "X-NSCP-CALPROPS-DESCRIPTION"}
 LIST_TEXT_PROPERTIES = {"CATEGORIES", "RESOURCES"}
+# VCALENDAR > VEVENT > VALARM and VCALENDAR > VTIMEZONE > STANDARD are 3 deep. vobject
+# builds a component per BEGIN and then recurses per level (30,000 nested VALARMs took
+# 5 s before its RecursionError), so deeper files are refused before it sees them.
+MAX_DEPTH = 8
+DATED_PROPERTIES = ("dtstart", "dtend", "due", "recurrence-id", "rdate", "exdate")
+_FOLD = re.compile(r"\r?\n[ \t]")
+_BEGIN_END = re.compile(r"^[ \t]*(?:[A-Za-z0-9-]+\.)?(BEGIN|END)[ \t]*[;:]",
+                        re.IGNORECASE | re.MULTILINE)
 
 
 # ---------------------------------------------------------------- the upload
@@ -98,12 +109,14 @@ def _param_value(value: str) -> str:
     return '"%s"' % value if any(c in value for c in ";:,") else value
 
 
-def _xml_component(element, out: list[str]) -> None:
+def _xml_component(element, out: list[str], depth: int = 2) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError("components nested deeper than %d levels" % MAX_DEPTH)
     name = PROPERTY_NAMES.get(element.tag, element.tag)
     out.append("BEGIN:%s" % name)
     for child in element:
         if len(child):  # a sub-component (ALARM, STANDARD, DAYLIGHT)
-            _xml_component(child, out)
+            _xml_component(child, out, depth + 1)
             continue
         prop = PROPERTY_NAMES.get(child.tag, child.tag)
         value = child.text or ""
@@ -132,11 +145,20 @@ def xml_to_ical(data: bytes) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
+def component_depth(text: str) -> int:
+    """How deep BEGIN/END lines nest in iCalendar ``text``, counted before vobject's parse."""
+    steps = (1 if m.group(1).upper() == "BEGIN" else -1
+             for m in _BEGIN_END.finditer(_FOLD.sub("", text)))
+    return max(itertools.accumulate(steps), default=0)
+
+
 def calendar_objects(data: bytes, content_in: str) -> list:
     """One VCALENDAR per UID (masters and their exceptions together, with the time zones
     they use), as ``prepare_item`` wants them."""
     try:
         text = xml_to_ical(data) if content_in == "text/xml" else data.decode("utf-8-sig")
+        if component_depth(text) > MAX_DEPTH:
+            raise ValueError("components nested deeper than %d levels" % MAX_DEPTH)
         calendars = list(vobject.readComponents(text))
     except Exception as e:  # vobject and expat raise many kinds for bad input
         raise WcapError(WcapErrno.WRITE_IMPORT_FAILED,
@@ -152,6 +174,7 @@ def calendar_objects(data: bytes, content_in: str) -> list:
             elif kind in IMPORTED_KINDS:
                 if "uid" not in component.contents or not component.uid.value.strip():
                     raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "%s without UID" % kind)
+                _check_dates(component)
                 groups.setdefault(component.uid.value, []).append(component)
     objects = []
     for components in groups.values():
@@ -163,6 +186,24 @@ def calendar_objects(data: bytes, content_in: str) -> list:
             vcalendar.add(component)
         objects.append(vcalendar)
     return objects
+
+
+def _check_dates(component) -> None:
+    """The store's margin (`params.check_stored`): 99991231T230000 in Los Angeles has no
+    UTC instant, and the index failed on it after the file was written."""
+    for name in DATED_PROPERTIES:
+        for line in component.contents.get(name, []):
+            values = line.value if isinstance(line.value, list) else [line.value]
+            for value in values:
+                if isinstance(value, tuple):  # an RDATE period
+                    value = value[0]
+                if not isinstance(value, dt.date):
+                    continue  # not a date: prepare_item refuses it with its own reason
+                try:
+                    check_stored(value)
+                except ValueError as e:
+                    raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "%s %s: %s"
+                                    % (name.upper(), value, e)) from None
 
 
 def _zones_used(components: Iterable) -> set[str]:

@@ -215,14 +215,9 @@ class EventsEndpoint:
             return None, None
         if "from" in days and "to" in days and days["to"] < days["from"]:
             raise RestApiError("BAD_REQUEST", "to is before from.")
-        start = 0
-        end = _FAR_FUTURE
-        if "from" in days:
-            start = int((dt.datetime.combine(days["from"], dt.time(), dt.timezone.utc)
-                         - _EPOCH).total_seconds())
-        if "to" in days:
-            end = int((dt.datetime.combine(days["to"] + dt.timedelta(days=1), dt.time(),
-                                           dt.timezone.utc) - _EPOCH).total_seconds())
+        start = _day_start(days["from"]) if "from" in days else 0
+        # The end of "to" in seconds: to=9999-12-31 has no next day as a date (a 500 once).
+        end = _day_start(days["to"]) + 86400 if "to" in days else _FAR_FUTURE
         return start, end
 
     def get(self, request, ref: str) -> Reply:
@@ -361,6 +356,10 @@ class EventsEndpoint:
                                 "event": self._event_json(located.path, stored_clone)},
                           (("ETag", stored_clone.etag),
                            ("Location", "/restapi/v1/events/%d" % cal_item_id)))
+
+
+def _day_start(day: dt.date) -> int:
+    return int((dt.datetime.combine(day, dt.time(), dt.timezone.utc) - _EPOCH).total_seconds())
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from radicale_wcap.api.errors import IcsApiError
 from radicale_wcap.api.ics_generator import (
     MAX_BODY_BYTES, RESPONSE_HEADERS, event_vcalendar, new_uid, parse_request, render_ics)
 from radicale_wcap.api.reply import Reply
+from radicale_wcap.api.representation import FIRST_DAY, LAST_DAY
 from radicale_wcap.rights import access_for
 from radicale_wcap.store import (WRITE, AccessDenied, CalendarNotFound, ItemRefused,
                                  prepare_item)
@@ -58,6 +59,12 @@ class IcsEndpoint:
         # can not probe for other users' calendars.
         if not access_for(self.instance.configuration, user, path).permits("write"):
             raise IcsApiError.of("CALENDAR_FORBIDDEN")
+        # The file may name any instant; a stored event must leave the index and every
+        # renderer a day on each side (representation.FIRST_DAY, as for the CRUD door).
+        for name, value in (("START_INVALID", req.start), ("END_INVALID", req.end)):
+            if not FIRST_DAY <= value.date() <= LAST_DAY:
+                raise IcsApiError.of(name, "Only events between %s and %s can be stored."
+                                     % (FIRST_DAY, LAST_DAY))
         try:
             item = prepare_item(self.instance.configuration, path,
                                 event_vcalendar(req, uid=uid, dtstamp=dtstamp))

@@ -112,8 +112,8 @@ def parse_request(body: bytes, content_type: str | None, *,
         end = dt.datetime.combine(end_local.date(), dt.time(23, 59), dt.timezone.utc)
     else:
         zone = zoneinfo.ZoneInfo(tz_name)
-        start = start_local.replace(tzinfo=zone).astimezone(dt.timezone.utc)
-        end = end_local.replace(tzinfo=zone).astimezone(dt.timezone.utc)
+        start = _in_utc(start_local, zone, "START_INVALID")
+        end = _in_utc(end_local, zone, "END_INVALID")
     if end < start:
         raise IcsApiError.of("END_BEFORE_START")
 
@@ -211,6 +211,15 @@ def _wall_time(text: str, error: str) -> dt.datetime:
     return parsed.replace(tzinfo=None)
 
 
+def _in_utc(wall: dt.datetime, zone, error: str) -> dt.datetime:
+    # 9999-12-31T23:00 in New York has no UTC instant (datetime ends the year before): a 500.
+    try:
+        return wall.replace(tzinfo=zone).astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise IcsApiError.of(error, f"{ICS_BY_NAME[error].info[:-1]}: it is outside years "
+                                    "1-9999 in UTC.") from None
+
+
 def _store_in_calendar(value) -> str | None:
     if value is None:
         return None
@@ -228,7 +237,10 @@ def _ics_format(value) -> str | None:
 
 
 def _utc(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    # Not strftime("%Y"): glibc writes year 1 as "1", and "10101T000000Z" is no DATE-TIME.
+    value = value.astimezone(dt.timezone.utc)
+    return (f"{value.year:04d}{value.month:02d}{value.day:02d}"
+            f"T{value.hour:02d}{value.minute:02d}{value.second:02d}Z")
 
 
 def _quoted_printable(value: str) -> str:

@@ -41,6 +41,25 @@ class NoOccurrence(ValidationError):
     """The fork date is not an occurrence of the series."""
 
 
+# A day inside datetime's range at both ends, so that the UTC instant of a time in any
+# zone (offsets are under a day) and an all-day event's exclusive end exist: the store's
+# index and the renderers compute both (9999-12-31 23:00 in Los Angeles was a 500, and
+# the item already on disk made every later read of its calendar fail).
+FIRST_DAY, LAST_DAY = dt.date(1, 1, 2), dt.date(9999, 12, 30)
+OUT_OF_RANGE = f"dates must lie between {FIRST_DAY} and {LAST_DAY}, in UTC too"
+
+
+def _in_date_range(func):
+    """Date arithmetic that overflows at the ends of years 1-9999 is the input's fault."""
+    @functools.wraps(func)
+    def checked(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except OverflowError:
+            raise ValidationError(OUT_OF_RANGE) from None
+    return checked
+
+
 class RecType(NamedTuple):
     code: int
     freq: str | None  # RRULE FREQ, None when the event has no RRULE
@@ -130,6 +149,7 @@ def version_matches(client_version: str, etag: str) -> bool:
 
 # ---------------------------------------------------------- iCal -> JSON --
 
+@_in_date_range
 def event_to_json(vcalendar_or_vevent, *, cal_item_id: int, calendar: str, etag: str) -> dict:
     vevent = master_vevent(vcalendar_or_vevent)
     data = {
@@ -280,6 +300,7 @@ def _until_to_date(text: str, tzinfo) -> dt.date:
 
 # ---------------------------------------------------------- JSON -> iCal --
 
+@_in_date_range
 def json_to_vcalendar(data: dict, *, existing=None, default_tz: str):
     """Create (``existing`` None) or update a VCALENDAR from a JSON event.
 
@@ -330,6 +351,8 @@ def json_to_vcalendar(data: dict, *, existing=None, default_tz: str):
         _write_recurrence(vevent, merged, start)
     if "EXDATE" in changed or "time" in changed:
         _write_dates(vevent, "exdate", merged["exceptions"], start)
+    if {"time", "recurrence", "EXDATE"} & changed:
+        _check_range(vevent)
     if existing is not None and changed:
         _touch(vevent)
     return vcalendar
@@ -541,6 +564,25 @@ def _write_time(vevent, merged, start):
     vevent.add("dtend").value = end
 
 
+# The widest UTC offsets in use: a floating time is read later in some zone.
+_EXTREME_ZONES = (dt.timezone(dt.timedelta(hours=14)), dt.timezone(dt.timedelta(hours=-12)))
+
+
+def _check_range(vevent):
+    for name in ("dtstart", "dtend", "rdate", "exdate"):
+        for prop in vevent.contents.get(name, []):
+            for value in prop.value if isinstance(prop.value, list) else [prop.value]:
+                if not isinstance(value, dt.datetime):
+                    days = [value]
+                elif value.tzinfo is not None:
+                    days = [value.date(), value.astimezone(dt.timezone.utc).date()]
+                else:
+                    days = [value.replace(tzinfo=zone).astimezone(dt.timezone.utc).date()
+                            for zone in _EXTREME_ZONES] + [value.date()]
+                if not all(FIRST_DAY <= day <= LAST_DAY for day in days):
+                    raise ValidationError(OUT_OF_RANGE)
+
+
 def _write_recurrence(vevent, merged, start):
     rec = REC_BY_CODE[merged["rec_type"]]
     if rec.code == CUSTOM:
@@ -629,6 +671,7 @@ def _touch(vevent):
 
 # ------------------------------------------------------------------ fork --
 
+@_in_date_range
 def fork_occurrence(vcalendar, starting_date, *, new_uid: str):
     """Seed 003 "Fork Instance of Recurring Event".
 

@@ -130,10 +130,16 @@ def native(comp, name):
     value = line.value
     if isinstance(value, list):
         value = value[0] if value else None
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        tzid = (line.params.get("TZID") or line.params.get("X-VOBJ-ORIGINAL-TZID") or [None])[0]
-        zone = timezones.get_zone(tzid) if tzid and timezones.is_valid_tzid(tzid) else None
-        value = value.replace(tzinfo=zone or dt.timezone.utc)
+    if not isinstance(value, dt.datetime):
+        return value
+    tzid = (line.params.get("TZID") or line.params.get("X-VOBJ-ORIGINAL-TZID") or [None])[0]
+    zone = timezones.get_zone(tzid) if tzid and timezones.is_valid_tzid(tzid) else None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=zone or dt.timezone.utc)
+    if zone is not None:
+        # vobject resolved the TZID with its own tzinfo; as a zoneinfo zone, `zone_of`
+        # knows it, so a RECURRENCE-ID or EXDATE made from it keeps the master's zone.
+        return value.astimezone(zone)
     return value
 
 

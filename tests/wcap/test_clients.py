@@ -462,3 +462,34 @@ def test_php_wcap_client_session(server):
     assert [_xpath_field(e, "UID") for e in exported.iter("EVENT")] != []
     assert _xpath_field(call("logout", {"id": sid, "fmt-out": "text/xml"}),
                         "X-NSCP-WCAP-ERRNO") == "-1"
+
+
+def test_lightning_exception_and_deleted_instance_of_a_berlin_series(server):
+    """Lightning moves one occurrence (mod=1, rid in UTC) and deletes another: both
+    stay in the series' zone, and every door sees the same instances."""
+    user = server.user("tz.exc")
+    sid = server.login(user)
+    assert _store_weekly_berlin(server, user, sid, "exc-1").errno == 0
+    moved = server.wcap(
+        f"/storeevents.wcap?appid=mozilla-calendar&id={sid}&dtstart=20240716T080000Z"
+        f"&dtend=20240716T090000Z&summary=Moved&tzid={enc('Europe/Berlin')}&uid=exc-1"
+        "&mod=1&rid=20240716T070000Z&method=1" + LIGHTNING_TAIL + user, "text/calendar")
+    assert moved.errno == 0, moved.text
+    deleted = server.wcap(f"/deleteevents_by_id.wcap?appid=mozilla-calendar&id={sid}"
+                          f"&uid=exc-1&mod=1&rid=20240723T070000Z&fmt-out=text%2Fxml"
+                          f"&calid={user}", "text/xml")
+    assert deleted.errno == 0
+    item = server.client.request("GET", f"/{user}/calendar/exc-1.ics", user=user).text
+    assert "RECURRENCE-ID;TZID=Europe/Berlin:20240716T090000" in item
+    assert "EXDATE;TZID=Europe/Berlin:20240723T090000" in item
+    window = "dtstart=20240715T000000Z&dtend=20240801T000000Z"
+    fetched = server.wcap(f"/fetchcomponents_by_range.wcap?id={sid}&{window}&calid={user}"
+                          "&fmt-out=text%2Fcalendar", "text/calendar")
+    assert _wall_times(fetched.lines, "DTSTART") == ["DTSTART:20240716T080000Z",
+                                                     "DTSTART:20240730T070000Z"]
+    report = server.client.request(
+        "REPORT", f"/{user}/calendar/",
+        CALDAV_EXPAND.format("20240715T000000Z", "20240801T000000Z"), user=user,
+        headers={"Depth": "1", "Content-Type": "application/xml; charset=utf-8"})
+    starts = re.findall(r"^DTSTART[^:\r\n]*:(\S+)", report.text, re.M)
+    assert sorted(starts) == ["20240716T080000Z", "20240730T070000Z"]

@@ -85,6 +85,11 @@ def test_no_fmt_out_answers_text_calendar(server):
     assert int(re.search(r"X-NSCP-WCAPVERSION:(\d+)", version).group(1)) >= 3
     gettime = server.get(f"/gettime.wcap?id={sid}").text
     assert re.search(r"X-NSCP-WCAPTIME:\d{8}T\d{6}Z", gettime)
+    # ids are letters and digits (clients cut them with \w+ or up to the line end) and
+    # one sent back with the line end it was cut with still names the session
+    assert re.fullmatch(r"[A-Za-z0-9]+", sid)
+    again = server.get(f"/gettime.wcap?id={sid}%0D%0A").text
+    assert re.search(r"X-NSCP-WCAP-ERRNO:(-?\d+)", again).group(1) == "0"
 
 
 # ---------------------------------------------------------------- form encoding

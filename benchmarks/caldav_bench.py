@@ -98,6 +98,7 @@ def in_process(ctx: Context) -> Tuple[Dict[str, List[float]], Dict[str, int]]:
     from radicale import storage as radicale_storage
 
     from radicale_wcap.instance import Instance
+    from radicale_wcap.store import READ, SYSTEM
 
     stock_cfg = radicale_config.load([(ctx.stock.config_path, False)])
     stock_storage = radicale_storage.load(stock_cfg)
@@ -115,8 +116,8 @@ def in_process(ctx: Context) -> Tuple[Dict[str, List[float]], Dict[str, int]]:
 
     def ours_once() -> Tuple[float, int]:
         t = time.perf_counter()
-        with ours.store.reading(path) as collection:
-            found = ours.store.items_in_range(collection, start, end, "VEVENT")
+        with ours.store.reading(path, SYSTEM, READ) as calendar:
+            found = calendar.in_range(start, end, "VEVENT")
         return (time.perf_counter() - t) * 1000, len(found)
 
     stock_once(), ours_once()  # open files, sqlite, imports

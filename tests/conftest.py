@@ -8,6 +8,7 @@ One client API with two transports (``InProcessClient`` calls the WSGI app;
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -56,6 +57,19 @@ def add_user(instance: Instance, name: str, password: str = TEST_PASSWORD, *,
     instance.directory.add(name, password, email=email or "%s@example.com" % name,
                            cn=name.title(), tz=tz, admin=admin)
     create_default_calendar(instance.configuration, name, instance.store)
+
+
+@contextlib.contextmanager
+def plugin_collection(instance: Instance, path: str, user: str = "", mode: str = "r"):
+    """The storage plugin's own collection at ``path``, locked as Radicale locks it, for
+    tests of the plugin itself (doors read and write through the store's handles)."""
+    storage = instance.store.storage
+    if mode == "w":
+        with storage.acquire_lock("w", user, path=path):
+            yield storage.calendar_at(path)
+        return
+    with storage.acquire_lock("r", user), storage.calendar_lock([path], "r"):
+        yield storage.calendar_at(path)
 
 
 def basic(user: str, password: str = TEST_PASSWORD) -> str:

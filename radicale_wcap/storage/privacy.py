@@ -102,9 +102,7 @@ class StorageGuard:
             if mode != "w":
                 yield
                 return
-            request = kwargs.get("request") or ""
-            # TRANSITIONAL until every door writes through store handles.
-            token = _WRITER.set(Writer(user or "", request, request == "WCAP scheduling"))
+            token = _WRITER.set(Writer(user or "", kwargs.get("request") or ""))
             try:
                 yield
             finally:

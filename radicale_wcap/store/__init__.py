@@ -25,18 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional
 
 import vobject
-from radicale import item as radicale_item
 from radicale import storage as radicale_storage
 
 from radicale_wcap import calid as calid_mod
-from radicale_wcap import radicale_compat
 from radicale_wcap.state import services
 from radicale_wcap.storage import batch as storage_batch
-from radicale_wcap.storage.batch import href_for_uid
 from radicale_wcap.storage.consistency import calendar_of
 from radicale_wcap.storage.locks import EXCLUSIVE, SHARED
 
@@ -89,142 +85,94 @@ class CalendarStore:
         Gate(self.configuration, calid_mod.normalize_path(path), principal, purpose).open()
 
     @contextlib.contextmanager
-    def reading(self, path: str, principal=None, purpose: Optional[Purpose] = None,
-                *, organizer: Optional[str] = None) -> Iterator[CalendarReader]:
+    def reading(self, path: str, principal: Principal, purpose: Purpose, *,
+                organizer: Optional[str] = None) -> Iterator[CalendarReader]:
         """The calendar at ``path`` for ``principal``, held shared for the block: a batch
         that commits meanwhile is seen entirely or not at all."""
-        if not isinstance(purpose, Purpose):
-            with self._raw_reading(path, principal or "") as collection:
-                yield collection
-            return
         path = calid_mod.normalize_path(path)
         gate = Gate(self.configuration, path, principal, purpose, organizer)
         gate.open()
-        if calendar_of(path) != path:
-            raise CalendarNotFound("no calendar %s" % path)
-        with self.storage.acquire_lock("r", gate.user):
-            with self.storage.calendar_lock([path], SHARED):
-                collection = self._discover(path)
-                if collection is None or collection.tag != "VCALENDAR":
-                    raise CalendarNotFound("no calendar %s" % path)
-                yield CalendarReader(collection, gate)
+        with self._held(path, gate.user) as collection:
+            if collection is None or collection.tag != "VCALENDAR":
+                raise CalendarNotFound("no calendar %s" % path)
+            yield CalendarReader(collection, gate)
 
     @contextlib.contextmanager
-    def writing(self, path: str, principal=None, purpose=None, *,
+    def writing(self, path: str, principal: Principal, purpose: Purpose, *,
                 label: Optional[str] = None, organizer: Optional[str] = None
                 ) -> Iterator[CalendarWriter]:
         """The calendar at ``path`` for ``principal``, held exclusively for the block;
         what the handle queues is written, all or nothing, when the block ends
         without an exception."""
-        if not isinstance(purpose, Purpose):
-            with self._raw_writing(path, principal or "", purpose or "WCAP") as collection:
-                yield collection
-            return
         with self.batch([path], principal, purpose, label=label,
                         organizer=organizer) as batch:
             yield batch.calendar(path)
 
-    def batch(self, paths: Iterable[str], principal=None, purpose=None, *,
-              label: Optional[str] = None, organizer: Optional[str] = None):
+    def batch(self, paths: Iterable[str], principal: Principal, purpose: Purpose, *,
+              label: Optional[str] = None, organizer: Optional[str] = None) -> "Batch":
         """All-or-nothing writes in the calendars of ``paths`` (`Batch`)."""
-        if not isinstance(purpose, Purpose):
-            return storage_batch.Batch(self.storage, paths, principal or "",
-                                       purpose or "batch", on_behalf=purpose == "feed")
         return Batch(self, paths, principal, purpose, label=label, organizer=organizer)
 
-    # -- transitional: the storage plugin's collection itself (doors being moved)
-    @contextlib.contextmanager
-    def _raw_reading(self, path: str, user: str = "") -> Iterator[Optional[object]]:
-        path = calid_mod.normalize_path(path)
-        with self.storage.acquire_lock("r", user):
-            if calendar_of(path) != path:
-                yield self._discover(path)
-                return
-            with self.storage.calendar_lock([path], SHARED):
-                yield self._discover(path)
-
-    @contextlib.contextmanager
-    def _raw_writing(self, path: str, user: str = "", request: str = "WCAP"
-                     ) -> Iterator[Optional[object]]:
-        with self.storage.acquire_lock("w", user, path=calid_mod.normalize_path(path),
-                                       request=request, actor=user):
-            yield self._discover(path)
-
+    # -- facts about calendars, not their items: doors decide who may learn them
     def exists(self, path: str) -> bool:
-        """Whether a calendar is at ``path``: a fact every door may ask, not its data."""
-        path = calid_mod.normalize_path(path)
-        if calendar_of(path) != path:
-            return False
-        with self.storage.acquire_lock("r"):
-            with self.storage.calendar_lock([path], SHARED):
-                found = self._discover(path)
-                return found is not None and found.tag == "VCALENDAR"
+        with self._held(path) as collection:
+            return collection is not None and collection.tag == "VCALENDAR"
+
+    def properties(self, path: str) -> Optional[Properties]:
+        """The calendar's own properties and last change (None: no calendar)."""
+        with self._held(path) as collection:
+            if collection is None or collection.tag != "VCALENDAR":
+                return None
+            return properties_of(collection)
 
     def uids_in(self, paths: Iterable[str]) -> Dict[str, str]:
-        """UID -> the first calendar of ``paths`` that holds it: which calendars hold a
-        UID is a fact a door may ask (one UID per calendar tree, an event's calendar),
-        not their items. Each calendar is read under its own lock, one at a time."""
+        """UID -> the first calendar of ``paths`` that holds it (one UID per calendar
+        tree, which calendar holds an event), each read under its own lock in turn."""
         found: Dict[str, str] = {}
         for path in paths:
-            path = calid_mod.normalize_path(path)
-            if calendar_of(path) != path:
-                continue
-            with self.storage.acquire_lock("r"):
-                with self.storage.calendar_lock([path], SHARED):
-                    collection = self._discover(path)
-                    if collection is None or collection.tag != "VCALENDAR":
-                        continue
-                    for row in collection.index().all(path):
-                        found.setdefault(row.uid, path)
+            for uid in self._uids(path):
+                found.setdefault(uid, calid_mod.normalize_path(path))
         return found
 
     def holding(self, uid: str, paths: Iterable[str]) -> List[str]:
         """The calendars of ``paths`` that hold an item with ``uid``."""
-        found = []
-        for path in paths:
-            path = calid_mod.normalize_path(path)
-            if calendar_of(path) != path:
-                continue
-            with self.storage.acquire_lock("r"):
-                with self.storage.calendar_lock([path], SHARED):
-                    collection = self._discover(path)
-                    if (collection is not None and collection.tag == "VCALENDAR"
-                            and collection.index().by_uid(path, uid) is not None):
-                        found.append(path)
-        return found
+        return [calid_mod.normalize_path(p) for p in paths if uid in self._uids(p)]
 
-    def recover(self) -> int:
-        """Finish what dead writers left (rolled-back batches, announced files), one
-        calendar at a time under that calendar's lock only; the next use of a
-        calendar does the same, so this only saves a first request the wait."""
-        svc = self.services
-        groups = {tuple(p.paths) for p in svc.journal.pending()}
-        groups |= {(path,) for path, _ in svc.intents.pending()}
-        for paths in sorted(groups):
-            with self.storage.acquire_lock("r"):
-                with self.storage.calendar_lock(paths, EXCLUSIVE):
-                    pass
-        return len(groups)
+    def _uids(self, path: str) -> set:
+        with self._held(path) as collection:
+            if collection is None or collection.tag != "VCALENDAR":
+                return set()
+            return {row.uid for row in collection.index().all(collection.key)}
 
-    # -- maintenance (store/maintenance.py)
-    def integrity(self) -> List[str]:
-        """What SQLite's own check finds wrong in the project's databases."""
-        return maintenance.integrity(self.services)
+    def calendars_on_disk(self) -> List[str]:
+        """Every calendar collection path in the store (two levels deep)."""
+        paths = []
+        with self.storage.acquire_lock("r"):
+            for home in self.storage.discover("/", depth="1"):
+                if not isinstance(home, radicale_storage.BaseCollection) or home.path == "":
+                    continue
+                for child in self.storage.discover("/%s/" % home.path, depth="1"):
+                    if (isinstance(child, radicale_storage.BaseCollection)
+                            and child.path != home.path and child.tag == "VCALENDAR"):
+                        paths.append(calid_mod.normalize_path(child.path))
+        return sorted(paths)
 
-    def storage_is_sound(self) -> bool:
-        return maintenance.storage_is_sound(self)
+    @contextlib.contextmanager
+    def _held(self, path: str, user: str = "") -> Iterator[Optional[object]]:
+        """The collection at the calendar path ``path`` (None: none), its lock shared."""
+        path = calid_mod.normalize_path(path)
+        if calendar_of(path) != path:
+            yield None
+            return
+        with self.storage.acquire_lock("r", user):
+            with self.storage.calendar_lock([path], SHARED):
+                yield self._discover(path)
 
-    def calendar_damage(self, path: str) -> List[str]:
-        """How the index of one calendar differs from its files (nothing: sound)."""
-        return maintenance.calendar_damage(self, calid_mod.normalize_path(path))
-
-    def reindex(self, log) -> int:
-        """Rebuild the index from the items; the number of calendars indexed."""
-        return maintenance.reindex(self, log)
-
-    def calendar_at(self, path: str):
-        """The calendar at ``path`` or None; the caller holds its lock."""
-        return self._discover(path)
+    @contextlib.contextmanager
+    def _changing(self, path: str, user: str, request: str) -> Iterator[Optional[object]]:
+        """The collection at ``path`` for a change of the calendar itself."""
+        with self.storage.acquire_lock("w", user, path=path, request=request, actor=user):
+            yield self._discover(path)
 
     def _discover(self, path: str):
         path = calid_mod.normalize_path(path)
@@ -268,28 +216,15 @@ class CalendarStore:
 
     def delete_calendar(self, calid: str, user: str = "") -> None:
         path = calid_mod.to_path(calid)
-        with self.writing(path, user, "delete-calendar") as collection:
+        with self._changing(path, user, "delete-calendar") as collection:
             if collection is None:
                 raise CalendarNotFound("no calendar %s" % calid)
             collection.delete()
         self.services.registry.remove(path)
         logger.info("Calendar %s deleted", calid)
 
-    def properties(self, path: str) -> Optional[Properties]:
-        """The calendar's own properties and last change (None: no calendar); shown to
-        whoever the door decides may see them."""
-        path = calid_mod.normalize_path(path)
-        if calendar_of(path) != path:
-            return None
-        with self.storage.acquire_lock("r"):
-            with self.storage.calendar_lock([path], SHARED):
-                collection = self._discover(path)
-                if collection is None or collection.tag != "VCALENDAR":
-                    return None
-                return properties_of(collection)
-
     def calendar_props(self, calid: str) -> Optional[Dict[str, str]]:
-        with self.reading(calid_mod.to_path(calid)) as collection:
+        with self._held(calid_mod.to_path(calid)) as collection:
             if collection is None:
                 return None
             return dict(collection.get_meta())
@@ -300,7 +235,7 @@ class CalendarStore:
         path = calid_mod.to_path(calid)
         if tz:
             tz_prop = _timezone_prop(tz)
-        with self.writing(path, user, "set-calendar-props") as collection:
+        with self._changing(path, user, "set-calendar-props") as collection:
             if collection is None:
                 raise CalendarNotFound("no calendar %s" % calid)
             props = dict(collection.get_meta())
@@ -314,45 +249,34 @@ class CalendarStore:
         if tz:
             self.services.registry.update_settings(path, tzid=tz)
 
-    def calendars_on_disk(self) -> List[str]:
-        """Every calendar collection path in the store (two levels deep)."""
-        paths = []
-        with self.storage.acquire_lock("r"):
-            for home in self.storage.discover("/", depth="1"):
-                if not isinstance(home, radicale_storage.BaseCollection) or home.path == "":
-                    continue
-                for child in self.storage.discover("/%s/" % home.path, depth="1"):
-                    if (isinstance(child, radicale_storage.BaseCollection)
-                            and child.path != home.path and child.tag == "VCALENDAR"):
-                        paths.append(calid_mod.normalize_path(child.path))
-        return sorted(paths)
+    # -- maintenance (store/maintenance.py)
+    def recover(self) -> int:
+        """Finish what dead writers left (rolled-back batches, announced files), one
+        calendar at a time under that calendar's lock only; the next use of a
+        calendar does the same, so this only saves a first request the wait."""
+        svc = self.services
+        groups = {tuple(p.paths) for p in svc.journal.pending()}
+        groups |= {(path,) for path, _ in svc.intents.pending()}
+        for paths in sorted(groups):
+            with self.storage.acquire_lock("r"):
+                with self.storage.calendar_lock(paths, EXCLUSIVE):
+                    pass
+        return len(groups)
 
-    # -- items (call inside writing()/reading())
-    def put(self, collection, item: radicale_item.Item,
-            href: Optional[str] = None) -> Tuple[radicale_item.Item, bool]:
-        """Store one prepared item, replacing the item with the same UID."""
-        existing = collection.index().by_uid(collection.key, item.uid)
-        if existing is not None:
-            href = existing.href
-        elif href is None:
-            folder = radicale_compat.collection_folder(collection)
-            href = href_for_uid(item.uid, lambda h: os.path.lexists(os.path.join(folder, h)))
-        uploaded, _ = collection.upload(href, item)
-        return uploaded, existing is None
+    def integrity(self) -> List[str]:
+        """What SQLite's own check finds wrong in the project's databases."""
+        return maintenance.integrity(self.services)
 
-    def delete_uid(self, collection, uid: str) -> bool:
-        existing = collection.index().by_uid(collection.key, uid)
-        if existing is None:
-            return False
-        collection.delete(existing.href)
-        return True
+    def storage_is_sound(self) -> bool:
+        return maintenance.storage_is_sound(self)
 
-    def items_in_range(self, collection, start: int, end: int,
-                       component: Optional[str] = None) -> List[radicale_item.Item]:
-        index = collection.index()
-        hrefs = index.hrefs_in_range(collection.key, start, end, component,
-                                     collection=collection)
-        return collection.get_hrefs(hrefs)
+    def calendar_damage(self, path: str) -> List[str]:
+        """How the index of one calendar differs from its files (nothing: sound)."""
+        return maintenance.calendar_damage(self, calid_mod.normalize_path(path))
+
+    def reindex(self, log) -> int:
+        """Rebuild the index from the items; the number of calendars indexed."""
+        return maintenance.reindex(self, log)
 
 
 class Batch:

@@ -8,6 +8,7 @@ import vobject
 
 from radicale_wcap.api import events_endpoint
 from radicale_wcap.middleware import make_app
+from radicale_wcap.store import READ, SYSTEM
 from tests.conftest import InProcessClient, add_user, make_instance
 
 JSON = {"Content-Type": "application/json"}
@@ -41,8 +42,8 @@ def set_acl(inst, calid, acl):
 
 
 def stored_summary(inst, path, uid):
-    with inst.store.reading(path) as collection:
-        item = collection.get_by_uid(uid)
+    with inst.store.reading(path, SYSTEM, READ) as calendar:
+        item = calendar.by_uid(uid)
         return None if item is None else item.vobject_item.vevent.summary.value
 
 
@@ -81,8 +82,8 @@ def test_create_in_other_calendar_needs_write(api, inst):
 def test_create_invalid_is_400_and_stores_nothing(api, inst, body, headers):
     response = api.request("POST", "/restapi/v1/events", json.dumps(body), headers, user="alice")
     assert response.status == 400 and response.json()["error"] == 1
-    with inst.store.reading("/alice/calendar/") as collection:
-        assert collection.index().all(collection.key) == []
+    with inst.store.reading("/alice/calendar/", SYSTEM, READ) as calendar:
+        assert calendar.entries() == {}
 
 
 def test_create_duplicate_itemguid(api):
@@ -101,8 +102,8 @@ def test_form_posts_and_bad_json_are_refused(api, inst):
     assert plain.status == 415
     broken = api.request("POST", "/restapi/v1/events", "{not json", JSON, user="alice")
     assert broken.status == 400
-    with inst.store.reading("/alice/calendar/") as collection:
-        assert collection.index().all(collection.key) == []
+    with inst.store.reading("/alice/calendar/", SYSTEM, READ) as calendar:
+        assert calendar.entries() == {}
 
 
 def test_body_cap(api):
@@ -254,8 +255,8 @@ def test_fork_refusals_store_nothing(api, inst, query, status):
     response = api.request("POST", "/restapi/v1/events/%d%s" % (series["cal_item_id"], query),
                            b"", JSON, user="alice")
     assert response.status == status and response.json()["error"] == 1
-    with inst.store.reading("/alice/calendar/") as collection:
-        assert len(collection.index().all(collection.key)) == 1
+    with inst.store.reading("/alice/calendar/", SYSTEM, READ) as calendar:
+        assert len(calendar.entries()) == 1
 
 
 def test_fork_of_one_time_event_and_rights(api, inst):

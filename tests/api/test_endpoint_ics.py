@@ -8,6 +8,7 @@ import pytest
 from radicale_wcap import cli
 from radicale_wcap.api import ics_endpoint
 from radicale_wcap.middleware import make_app
+from radicale_wcap.store import READ, SYSTEM
 from tests.conftest import InProcessClient, add_user, make_instance
 
 REQUEST = {"action": "createcalendar", "event-title": "Dunder Mifflin Christmas Party",
@@ -39,9 +40,8 @@ def post(api, key, data=REQUEST, content_type="application/json"):
 
 
 def events_in(inst, path):
-    with inst.store.reading(path) as collection:
-        return [item.vobject_item.vevent.summary.value
-                for item in collection.get_hrefs([r.href for r in collection.index().all(collection.key)])]
+    with inst.store.reading(path, SYSTEM, READ) as calendar:
+        return [item.vobject_item.vevent.summary.value for item in calendar.items()]
 
 
 def test_generates_the_spec_shape(api, inst):

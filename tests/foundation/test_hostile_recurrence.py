@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from radicale_wcap.store import ItemRefused, prepare_item
+from radicale_wcap.store import READ, SYSTEM, ItemRefused, prepare_item
 from tests.conftest import add_user
 
 TEMPLATE = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:%s\r\n"
@@ -36,8 +36,8 @@ def test_caldav_put_refuses_quickly(client, instance, rule):
                               {"Content-Type": "text/calendar"}, user="alice")
     assert response.status == 400
     assert time.monotonic() - started < 5
-    with instance.store.reading("/alice/calendar/") as collection:
-        assert collection.get_by_uid("h") is None
+    with instance.store.reading("/alice/calendar/", SYSTEM, READ) as calendar:
+        assert calendar.by_uid("h") is None
 
 
 @pytest.mark.parametrize("rule", HOSTILE)

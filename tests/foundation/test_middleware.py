@@ -9,6 +9,7 @@ from radicale import config as radicale_config
 
 from radicale_wcap.logtext import RequestTextFilter
 from radicale_wcap.middleware import make_app
+from radicale_wcap.store import READ, SYSTEM
 from tests.conftest import InProcessClient, add_user, make_instance
 
 EVENT = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:%s\r\n"
@@ -71,13 +72,13 @@ def test_upgrade_from_a_plain_radicale_store(tmp_path):
     assert instance.registry.get("/bob/work/") is None
     assert ours.request("GET", "/bob/work/a.ics", user="bob").status == 200
     assert ours.request("GET", "/bob/work/a.ics", user="eve").status == 403
-    with instance.store.reading("/bob/work/") as collection:
-        assert collection.get_by_uid("a") is not None
+    with instance.store.reading("/bob/work/", SYSTEM, READ) as calendar:
+        assert calendar.by_uid("a") is not None
     # written later by plain Radicale: noticed
     assert stock.request("PUT", "/bob/work/b.ics", EVENT % "b",
                          {"Content-Type": "text/calendar"}, user="bob").status == 201
-    with instance.store.reading("/bob/work/") as collection:
-        assert collection.get_by_uid("b") is not None
+    with instance.store.reading("/bob/work/", SYSTEM, READ) as calendar:
+        assert calendar.by_uid("b") is not None
 
 
 def test_bodies_are_screened_before_the_fast_report_path(client, instance):

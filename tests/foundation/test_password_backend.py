@@ -25,8 +25,7 @@ def test_first_login_creates_the_user_and_the_default_calendar(tmp_path):
     assert response.status == 207
     user = instance.directory.get("ldapuser")
     assert user is not None and not user.has_password
-    with instance.store.reading("/ldapuser/calendar/") as collection:
-        assert collection is not None
+    assert instance.store.exists("/ldapuser/calendar/")
     login = client.request("GET", "/login.wcap?user=ldapuser&password=from-ldap"
                                   "&fmt-out=text/calendar")
     assert b"X-NSCP-WCAP-SESSION-ID" in login.body

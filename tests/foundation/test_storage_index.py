@@ -17,8 +17,8 @@ from radicale import config as radicale_config
 from radicale.item import filter as radicale_filter
 
 from radicale_wcap.middleware import make_app
-from radicale_wcap.store import prepare_item
-from tests.conftest import InProcessClient, add_user, make_instance
+from radicale_wcap.store import READ, SYSTEM, WRITE, prepare_item
+from tests.conftest import InProcessClient, add_user, make_instance, plugin_collection
 
 CALDAV = "urn:ietf:params:xml:ns:caldav"
 
@@ -84,9 +84,9 @@ def populated(tmp_path_factory):
     texts = [random_event(rng, n) for n in range(300)]
     path = "/alice/calendar/"
     items = [prepare_item(instance.configuration, path, text) for text in texts]
-    with instance.store.writing(path, "alice") as collection:
+    with instance.store.writing(path, "alice", WRITE) as calendar:
         for item in items:
-            instance.store.put(collection, item)
+            calendar.put(item)
     return instance, folder
 
 
@@ -106,7 +106,7 @@ def query_report(client, user, start, end):
 def test_index_matches_a_full_scan(populated):
     instance, _ = populated
     rng = random.Random(7)
-    with instance.store.reading("/alice/calendar/") as collection:
+    with plugin_collection(instance, "/alice/calendar/") as collection:
         all_items = list(collection.get_all())
         assert len(all_items) == 300
         for _ in range(40):
@@ -151,12 +151,12 @@ def test_external_writes_are_noticed(populated):
     target = folder + "/collections/collection-root/alice/calendar/outside.ics"
     with open(target, "w", newline="") as f:
         f.write(text)
-    with instance.store.reading("/alice/calendar/") as collection:
-        assert collection.get_by_uid("outside") is not None
+    with instance.store.reading("/alice/calendar/", SYSTEM, READ) as calendar:
+        assert calendar.by_uid("outside") is not None
     import os
     os.remove(target)
-    with instance.store.reading("/alice/calendar/") as collection:
-        assert collection.get_by_uid("outside") is None
+    with instance.store.reading("/alice/calendar/", SYSTEM, READ) as calendar:
+        assert calendar.by_uid("outside") is None
     tombstones = instance.ledger.deleted_since("/alice/calendar/", 0)
     assert "outside" in {t.uid for t in tombstones}
 
@@ -182,7 +182,7 @@ def test_last_modified_from_the_index_is_radicales(populated):
     calendar = folder + "/collections/collection-root/alice/calendar/"
 
     def both():
-        with instance.store.reading("/alice/calendar/") as collection:
+        with plugin_collection(instance, "/alice/calendar/") as collection:
             return (collection.last_modified,
                     multifilesystem.Collection.last_modified.fget(collection))
     ours, stock = both()
@@ -192,7 +192,7 @@ def test_last_modified_from_the_index_is_radicales(populated):
     os.utime(calendar, None)  # what a rename into the folder does
     ours, stock = both()
     assert ours == stock == time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(future))
-    with instance.store.writing("/alice/calendar/", "alice") as collection:
+    with plugin_collection(instance, "/alice/calendar/", "alice", "w") as collection:
         collection.delete("ev-7.ics")
     ours, stock = both()
     assert ours == stock

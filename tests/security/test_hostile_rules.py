@@ -17,6 +17,7 @@ import urllib.parse
 
 import pytest
 
+from radicale_wcap.store import READ, SYSTEM
 from tests.conftest import LiveServer, add_user
 from tests.security.test_item_limits import (ICS, calendar, errno, stored_uids, timed,
                                              vevent)
@@ -57,8 +58,8 @@ def ical(uid: str, rule: str) -> str:
 
 
 def stored_text(server, uid: str):
-    with server.instance.store.reading("/alice/calendar/") as collection:
-        item = collection.get_by_uid(uid)
+    with server.instance.store.reading("/alice/calendar/", SYSTEM, READ) as calendar:
+        item = calendar.by_uid(uid)
         return None if item is None else item.serialize()
 
 

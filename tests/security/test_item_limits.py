@@ -19,8 +19,8 @@ import pytest
 import vobject
 
 from radicale_wcap.limits import ItemLimits, ItemOverLimits
-from radicale_wcap.store import ItemRefused, prepare_item
-from tests.conftest import LiveServer, add_user, make_instance
+from radicale_wcap.store import READ, SYSTEM, CalendarNotFound, ItemRefused, prepare_item
+from tests.conftest import LiveServer, add_user, make_instance, plugin_collection
 
 #: Generous: the machines running the suite are shared and slow.
 PROMPT = 2.0
@@ -130,7 +130,7 @@ def test_upload_of_the_storage_plugin_checks_too(instance):
     add_user(instance, "alice")
     body, message = OVER["properties"]
     item = radicale_item.Item(collection_path="alice/calendar", text=body)
-    with instance.store.writing("/alice/calendar/", "alice") as collection:
+    with plugin_collection(instance, "/alice/calendar/", "alice", "w") as collection:
         with pytest.raises(ItemOverLimits, match=message):
             collection.upload("p.ics", item)
 
@@ -147,8 +147,11 @@ def server(tmp_path_factory):
 
 
 def stored_uids(server, path="/alice/calendar/"):
-    with server.instance.store.reading(path) as collection:
-        return set() if collection is None else {i.uid for i in collection.get_all()}
+    try:
+        with server.instance.store.reading(path, SYSTEM, READ) as calendar:
+            return set(calendar.entries())
+    except CalendarNotFound:
+        return set()
 
 
 def timed(call):

@@ -23,8 +23,9 @@ from radicale import item as radicale_item
 
 from radicale_wcap import caldav_report, config, privacy
 from radicale_wcap.middleware import make_app
+from radicale_wcap.store import READ, SYSTEM
 from tests.conftest import (InProcessClient, LiveServer, TEST_PASSWORD, add_user, basic,
-                            make_instance)
+                            make_instance, plugin_collection)
 from tests.wcap.conftest import wcap, wcap_login
 
 OWNER, CO_OWNER, READER, ADMIN, BUSY_ONLY = "jdoe", "carol", "bob", "root", "eve"
@@ -89,9 +90,9 @@ class World:
         return self.client.request(method, path, body, headers, user=user)
 
     def stored(self, href: str) -> str:
-        with self.instance.store.reading(PATH) as collection:
-            found = collection.get_hrefs([href])
-            return found[0].serialize() if found else ""
+        with self.instance.store.reading(PATH, SYSTEM, READ) as calendar:
+            found = calendar.by_href(href)
+            return found.serialize() if found is not None else ""
 
 
 def populate(instance, client, folder: str = "") -> World:
@@ -394,21 +395,28 @@ def test_show_mode_lets_readers_write_as_before(tmp_path):
 
 
 def test_the_store_refuses_every_door_but_scheduling_and_feeds(world):
-    """The storage plugin's own check, under the write lock, whatever the door."""
-    from radicale_wcap.store import prepare_item
+    """The check binds every handle made for the user's own edits and the storage
+    plugin's own writes (Radicale's PUT), whatever the door; a handle that writes for
+    someone else (a feed, scheduling) is not the user's edit."""
+    from radicale_wcap.store import DELETE, FEED, WRITE, prepare_item
     store = world.instance.store
     item = prepare_item(world.instance.configuration, PATH,
                         PRIVATE.replace("HR room", "Basement"))
-    for request in ("WCAP storeevents", "API update", "PUT"):
+    for purpose in (WRITE, DELETE):
         with pytest.raises(privacy.OwnerOnly):
-            with store.writing(PATH, READER, request) as collection:
-                store.put(collection, item)
+            with store.writing(PATH, READER, purpose) as calendar:
+                calendar.put(item)
         with pytest.raises(privacy.OwnerOnly):
-            with store.writing(PATH, READER, request) as collection:
-                store.delete_uid(collection, "confidential-1")
+            with store.writing(PATH, READER, purpose) as calendar:
+                calendar.delete("confidential-1")
+    with plugin_collection(world.instance, PATH, READER, "w") as collection:
+        with pytest.raises(privacy.OwnerOnly):
+            collection.upload("private.ics", item)
+        with pytest.raises(privacy.OwnerOnly):
+            collection.delete("confidential.ics")
     assert "HR room" in world.stored("private.ics")
-    with store.writing(PATH, READER, "WCAP scheduling") as collection:
-        store.put(collection, item)
+    with store.writing(PATH, READER, FEED) as calendar:
+        calendar.put(item)
     assert "Basement" in world.stored("private.ics")
 
 

@@ -177,8 +177,7 @@ def test_rollback_leaves_an_item_changed_since_alone(inst):
     # Only an item still exactly as the batch wrote it is restored (storage.roll_back).
     from radicale_wcap.storage.journal import Entry
     store = inst.store
-    with store.reading(PATH) as collection:
-        assert collection is not None
+    assert store.exists(PATH)
     entries = [Entry(PATH, "nobody", "nobody.ics", None, '"not-what-is-there"')]
     with store.storage.acquire_lock("r"), store.storage.calendar_lock([PATH], "w"):
         assert store.storage.roll_back(entries) == 0

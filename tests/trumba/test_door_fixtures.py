@@ -46,11 +46,12 @@ def codes(response):
 
 def stored(instance, path=PATH):
     """{uid: etag} of the calendar, from the (fresh) index."""
-    with instance.store.reading(path) as collection:
-        return {row.uid: row.etag for row in collection.index().all(collection.key)}
+    from radicale_wcap.store import READ, SYSTEM
+    with instance.store.reading(path, SYSTEM, READ) as calendar:
+        return {uid: entry.etag for uid, entry in calendar.entries().items()}
 
 
 def stored_texts(instance, path=PATH):
-    with instance.store.reading(path) as collection:
-        rows = collection.index().all(collection.key)
-        return {item.uid: item.serialize() for item in collection.get_hrefs(r.href for r in rows)}
+    from radicale_wcap.store import READ, SYSTEM
+    with instance.store.reading(path, SYSTEM, READ) as calendar:
+        return {item.uid: item.serialize() for item in calendar.items()}

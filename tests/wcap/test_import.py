@@ -8,6 +8,7 @@ import caldav
 import pytest
 
 from radicale_wcap.middleware import make_app
+from radicale_wcap.store import READ, SYSTEM
 from radicale_wcap.wcap.commands.importing import xml_to_ical
 from tests.conftest import TEST_PASSWORD, InProcessClient, add_user
 from tests.wcap.conftest import FORMATS, WcapAnswer, wcap, wcap_path
@@ -49,8 +50,8 @@ def wc(instance):
 
 def uids(instance, calid="jdoe"):
     from radicale_wcap import calid as calid_mod
-    with instance.store.reading(calid_mod.to_path(calid)) as col:
-        return sorted(i.uid for i in col.get_all())
+    with instance.store.reading(calid_mod.to_path(calid), SYSTEM, READ) as calendar:
+        return sorted(i.uid for i in calendar.items())
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

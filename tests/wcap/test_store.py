@@ -9,6 +9,7 @@ import pytest
 import vobject
 
 from radicale_wcap.middleware import make_app
+from radicale_wcap.store import READ, SYSTEM
 from tests.conftest import InProcessClient, add_user, make_instance
 from tests.wcap.conftest import errno_of, ical_errno, parse_json, run_js, xml_errnos
 
@@ -29,8 +30,9 @@ class Wcap:
 
     def stored(self, uid, calid=None):
         from radicale_wcap import calid as calid_mod
-        with self.instance.store.reading(calid_mod.to_path(calid or self.user)) as col:
-            item = col.get_by_uid(uid)
+        with self.instance.store.reading(calid_mod.to_path(calid or self.user), SYSTEM,
+                                         READ) as calendar:
+            item = calendar.by_uid(uid)
             return item.vobject_item if item else None
 
 

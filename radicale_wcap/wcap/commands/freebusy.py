@@ -35,7 +35,7 @@ VFREEBUSY each.
   ten-year dtstart/dtend would let one GET expand years of occurrences per calendar.
   A year plus a day covers any scheduling view. The storage setting ``max_occurrences`` and the recurrence time
   budget still bound each item inside the window.
-* Events come from the index (`CalendarStore.items_in_range`), recurring ones are
+* Events come from the index (a store handle's `in_range`), recurring ones are
   expanded with `recurrence.expand` inside the range, capped by the storage settings
   ``max_occurrences`` and ``recurrence_budget_seconds``.
 * ``TRANSP:TRANSPARENT`` and ``STATUS:CANCELLED`` occurrences are left out (RFC 5545

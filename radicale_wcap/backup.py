@@ -8,17 +8,21 @@ journal). Left out: ``index.sqlite``, a cache that ``reindex`` rebuilds; Radical
 ``.Radicale.cache`` folders, so that clients resynchronise in full after a restore
 instead of trusting sync tokens of a newer state; the ``upload_file`` spool.
 
-Consistent because both are taken under the storage's read lock, the ``flock`` that every
-write of every worker process takes exclusively: no item is written and no feed journal
-changes while the files are copied (writers wait, readers do not). The database is copied
-with SQLite's online backup API in one step, a snapshot that no writer is blocked by, so
-sessions and login counters written meanwhile are in it or not, never half. The copy is
+Consistent per calendar: each calendar's folder is copied holding that calendar's lock
+shared (``storage/locks.py``), which every write and every batch into it holds
+exclusively, so a calendar is copied entirely before or entirely after each write; the
+store lock, held shared throughout, keeps out what is written above the calendars (homes,
+new users). Writers to a calendar wait only while that calendar is copied, readers not at
+all. The database is copied last, with SQLite's online backup API in one step: a batch
+still running then is in its journal, and the journal's rollback, after a restore, leaves
+the copied files alone, because they are not what that batch wrote. The copy is
 written to ``DEST.partial`` and renamed at the end, so a folder named ``DEST`` is always
 a whole backup.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -39,10 +43,40 @@ class BackupError(RuntimeError):
     pass
 
 
-def _copy_tree(source: str, target: str) -> Dict[str, int]:
+def _copy_tree(source: str, target: str, locked=None) -> Dict[str, int]:
+    """Copy ``source``; ``locked(path)`` (a context) is held while each calendar folder
+    (``/user/cal/``, two levels down) is copied."""
     counts = {"collections": 0, "files": 0, "bytes": 0}
+    for home in sorted(os.listdir(source)) if os.path.isdir(source) else ():
+        if home.startswith(SKIPPED_PREFIXES) or not os.path.isdir(os.path.join(source, home)):
+            continue
+        for name in sorted(os.listdir(os.path.join(source, home))):
+            folder = os.path.join(source, home, name)
+            if name in SKIPPED_FOLDERS or name.startswith(SKIPPED_PREFIXES) \
+                    or not os.path.isdir(folder):
+                continue
+            with locked("/%s/%s/" % (home, name)) if locked else contextlib.nullcontext():
+                _add(counts, _copy_folder(folder, os.path.join(target, home, name)))
+    _add(counts, _copy_folder(source, target, depth=2))
+    return counts
+
+
+def _add(counts: Dict[str, int], more: Dict[str, int]) -> None:
+    for key, value in more.items():
+        counts[key] += value
+
+
+def _copy_folder(source: str, target: str, depth: int = 0) -> Dict[str, int]:
+    """Copy ``source``; with ``depth``, only its top ``depth`` levels (the rest is
+    copied calendar by calendar)."""
+    counts = {"collections": 0, "files": 0, "bytes": 0}
+    base = source.rstrip(os.sep).count(os.sep)
     for folder, subfolders, files in os.walk(source):
-        subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED_FOLDERS)
+        if depth and folder.rstrip(os.sep).count(os.sep) - base >= depth - 1:
+            subfolders[:] = []
+        else:
+            subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED_FOLDERS
+                                   and not d.startswith(SKIPPED_PREFIXES))
         relative = os.path.relpath(folder, source)
         destination = os.path.normpath(os.path.join(target, relative))
         os.makedirs(destination, exist_ok=True)
@@ -78,11 +112,12 @@ def backup(instance, destination: str, log: Callable[[str], None] = print) -> Di
     root = os.path.join(instance.configuration.get("storage", "filesystem_folder"), ITEMS)
     started = dt.datetime.now(dt.timezone.utc)
     try:
-        with instance.store.storage.acquire_lock("r"):
+        storage = instance.store.storage
+        with storage.acquire_lock("r"):
+            counts = _copy_tree(root, os.path.join(partial, ITEMS),
+                                lambda path: storage.calendar_lock([path], "r"))
             schema = _copy_database(instance.services.db.path,
                                     os.path.join(partial, DATABASE))
-            counts = _copy_tree(root, os.path.join(partial, ITEMS)) if os.path.isdir(root) \
-                else {"collections": 0, "files": 0, "bytes": 0}
         manifest = {"created": started.isoformat(timespec="seconds"),
                     "radicale_wcap": __version__, "schema_version": schema, **counts}
         with open(os.path.join(partial, MANIFEST), "w", encoding="utf-8") as f:

@@ -32,6 +32,7 @@ from typing import Iterable, Iterator, List, Optional
 
 from radicale import item as radicale_item
 from radicale import storage as radicale_storage
+from radicale.storage import multifilesystem
 
 from radicale_wcap import radicale_compat
 from radicale_wcap.calid import normalize_path
@@ -190,12 +191,16 @@ class ConsistentStorage:
         return None
 
     def roll_back(self, entries: List[Entry]) -> int:
-        """Undo a batch, newest first, looking at the files (the index may be behind).
+        """Undo a batch, looking at the files (the index may be behind): the items it
+        added, then the others, each newest first.
 
         Only an item that is still exactly what the batch wrote is touched."""
         undone = 0
         touched: dict = {}
-        for entry in reversed(entries):
+        # What the batch added goes first: on a disk the batch filled, that makes the
+        # room that restoring what it changed or deleted needs.
+        added = [e for e in reversed(entries) if e.old is None]
+        for entry in added + [e for e in reversed(entries) if e.old is not None]:
             collection = self.calendar_at(entry.path)
             if collection is None:
                 continue
@@ -206,13 +211,14 @@ class ConsistentStorage:
                     continue  # never deleted, or created again since
             elif current is None or current.etag != entry.new_etag:
                 continue  # never written, or changed since
+            # Radicale's own writes, files only: the index and the ledger follow from
+            # the files at the end (reconcile_files), so an undo never waits on a full
+            # reconcile of a folder the batch left changed.
             if entry.old is None:
-                collection.delete(entry.href)
+                multifilesystem.Collection.delete(collection, entry.href)
             else:
                 item = radicale_item.Item(collection_path=collection.path, text=entry.old)
-                # It was stored before: limits set since must not keep it out now.
-                setattr(item, VALIDATED, True)
-                collection.upload(entry.href, item)
+                multifilesystem.Collection.upload(collection, entry.href, item)
             undone += 1
         for collection, hrefs in touched.values():
             collection.reconcile_files(hrefs)

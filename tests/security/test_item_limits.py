@@ -229,6 +229,20 @@ def test_wcap_import_is_refused_with_errno_35(server):
     assert "series" not in stored_uids(server)
 
 
+def test_wcap_import_of_a_heavy_event_is_refused_before_any_parse(server):
+    sid = server.instance.sessions.create("alice")
+    boundary = "b0undary"
+    body = (("--%s\r\nContent-Disposition: form-data; name=\"Upload\"; filename=\"a.ics\""
+             "\r\n\r\n" % boundary) + heavy("heavy-import") + "\r\n--%s--\r\n" % boundary).encode()
+    query = urllib.parse.urlencode({"id": sid, "calid": "alice", "content-in": "text/calendar",
+                                    "fmt-out": "text/xml"})
+    response, elapsed = timed(lambda: server.client.request(
+        "POST", "/import.wcap?" + query, body,
+        {"Content-Type": "multipart/form-data; boundary=" + boundary}))
+    assert errno(response) == 35 and elapsed < PROMPT
+    assert "heavy-import" not in stored_uids(server)
+
+
 def test_feed_refuses_the_heavy_event_at_once(server):
     response, elapsed = timed(lambda: server.client.request(
         "PUT", "/service/AliceFeed.ics?delta=true", heavy(), ICS, user="alice"))

@@ -32,6 +32,7 @@ import multipart
 import vobject
 from defusedxml import ElementTree
 
+from radicale_wcap.limits import ItemLimits
 from radicale_wcap.store import WRITE, ItemRefused, prepare_item
 
 from ..backend import require, resolve, writing
@@ -152,13 +153,17 @@ def component_depth(text: str) -> int:
     return max(itertools.accumulate(steps), default=0)
 
 
-def calendar_objects(data: bytes, content_in: str) -> list:
+def calendar_objects(data: bytes, content_in: str, limits=None) -> list:
     """One VCALENDAR per UID (masters and their exceptions together, with the time zones
-    they use), as ``prepare_item`` wants them."""
+    they use), as ``prepare_item`` wants them. ``limits`` (`limits.ItemLimits`) are
+    counted on the text before vobject reads it: a 1.2 MB event took 15 s to parse
+    before it was refused."""
     try:
         text = xml_to_ical(data) if content_in == "text/xml" else data.decode("utf-8-sig")
         if component_depth(text) > MAX_DEPTH:
             raise ValueError("components nested deeper than %d levels" % MAX_DEPTH)
+        if limits is not None:
+            limits.check_text(text, one_item=False)
         calendars = list(vobject.readComponents(text))
     except Exception as e:  # vobject and expat raise many kinds for bad input
         raise WcapError(WcapErrno.WRITE_IMPORT_FAILED,
@@ -241,7 +246,8 @@ def import_files(ctx, calid_text: str, files: list[bytes], content_in: str, star
     calendar = resolve(ctx.backend, ctx.user, calid_text)
     require(calendar, "write")
     items = []
-    objects = [obj for data in files for obj in calendar_objects(data, content_in)]
+    limits = ItemLimits.from_settings(instance.settings.get)
+    objects = [obj for data in files for obj in calendar_objects(data, content_in, limits)]
     for vcalendar in objects:
         try:
             item = prepare_item(instance.configuration, calendar.path, vcalendar)

@@ -19,11 +19,14 @@ Radicale calls all of these inside its storage-wide write lock.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import re
 import time
 from typing import Iterable, Iterator, List, Optional, Tuple
 
+import vobject
 from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
 from radicale.storage import multifilesystem
@@ -68,7 +71,8 @@ def validate_item(configuration, vobject_item, text: Optional[str] = None) -> No
     limits = item_limits(configuration)
     if text is not None:
         limits.check_text(text)
-        if not _text_has_rules(text):
+        extreme = bool(EXTREME_DATE.search(text))
+        if not extreme and not _text_has_rules(text):
             return
         if vobject_item is None:
             try:
@@ -79,6 +83,9 @@ def validate_item(configuration, vobject_item, text: Optional[str] = None) -> No
         limits.check_component(vobject_item)
     if vobject_item is None:
         return
+    _check_dates(vobject_item)
+    if text is not None and not _text_has_rules(text):
+        return
     from radicale_wcap import recurrence
     s = services(configuration).settings
     try:
@@ -88,6 +95,47 @@ def validate_item(configuration, vobject_item, text: Optional[str] = None) -> No
             max_infinite_freq=s.get("storage", "max_infinite_frequency"))
     except ValueError as e:
         raise ItemOverLimits(str(e)) from e
+
+
+# A date property in the first or last year the datetime type holds: only then is the
+# text parsed for `_check_dates` (most items have no rule and are never parsed here).
+EXTREME_DATE = re.compile(r"^(?:DTSTART|DTEND|DUE|RECURRENCE-ID|RDATE|EXDATE)\b[^\r\n]*?"
+                          r"[:,](?:000[01]|9999)\d{4}", re.MULTILINE | re.IGNORECASE)
+DATED = ("dtstart", "dtend", "due", "recurrence-id", "rdate", "exdate")
+FIRST_DAY = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
+LAST_DAY = dt.datetime(9999, 12, 30, tzinfo=dt.timezone.utc)
+
+
+def _check_dates(vobject_item) -> None:
+    """Refuse a date whose UTC instant is not between 0001-01-02 and 9999-12-30: the
+    index, expansion and every door's output compute in UTC, and such an item, once
+    written, made every later read of its calendar fail. (The WCAP and JSON doors
+    refuse these values as parameters already; this is the rule for every door.)"""
+    for component in vobject_item.getChildren():
+        if not isinstance(component, vobject.base.Component):
+            continue
+        for name in DATED:
+            for line in component.contents.get(name, []):
+                values = line.value if isinstance(line.value, list) else [line.value]
+                for value in values:
+                    if isinstance(value, tuple):  # an RDATE period
+                        value = value[0]
+                    if not _within(value):
+                        raise ItemOverLimits("%s %s is outside the years 1-9999 in UTC"
+                                             % (name.upper(), value))
+
+
+def _within(value) -> bool:
+    if isinstance(value, dt.datetime):
+        try:
+            instant = (value if value.tzinfo is not None
+                       else value.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+        except (OverflowError, ValueError):
+            return False
+        return FIRST_DAY <= instant <= LAST_DAY
+    if isinstance(value, dt.date):
+        return FIRST_DAY.date() <= value <= LAST_DAY.date()
+    return True
 
 
 def _text_has_rules(text: str) -> bool:

@@ -48,11 +48,15 @@ class Row:
     min_speedup: Optional[float] = 1.0   # target: stock/wcap >= this; None: no target
     note: str = ""
     module: str = ""
+    # "req/s": the two values are rates, not times, so the speed-up is ours / stock
+    unit: str = "ms"
 
     @property
     def speedup(self) -> Optional[float]:
         if self.stock_ms is None or self.wcap_ms is None or self.wcap_ms <= 0:
             return None
+        if self.unit == "req/s":
+            return self.wcap_ms / self.stock_ms if self.stock_ms > 0 else None
         return self.stock_ms / self.wcap_ms
 
     @property
@@ -242,6 +246,8 @@ class Context:
     work: str                       # scratch folder of this run
     mtime_cache: bool
     extra_servers: List[ServerProcess] = field(default_factory=list)
+    # the command line, with the options that modules add through add_arguments(parser)
+    options: Optional[argparse.Namespace] = None
 
     @property
     def servers(self) -> Dict[str, ServerProcess]:
@@ -328,7 +334,10 @@ def format_table(rows: Sequence[Row]) -> str:
             goal = ("≥%g×" % row.min_speedup if row.min_speedup != 1
                     else "not slower")
             target = goal + ("" if row.met is None else (" ok" if row.met else " MISSED"))
-        body.append((row.operation, _ms(row.stock_ms), _ms(row.wcap_ms), speedup, target))
+        unit = "" if row.unit == "ms" else " " + row.unit
+        body.append((row.operation, _ms(row.stock_ms) + unit if row.stock_ms is not None
+                     else "—", _ms(row.wcap_ms) + unit if row.wcap_ms is not None else "—",
+                     speedup, target))
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
     line = lambda cells: "| " + " | ".join(  # noqa: E731
         c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
@@ -374,6 +383,12 @@ def parse_args(argv):
     parser.add_argument("--profile", action="store_true",
                         help="also profile our server in-process (cProfile) and save "
                         "the top functions under the results folder")
+    # A module's own options (README.md): importing it here is what load_benchmarks does
+    # anyway, and an unknown option should fail before any server starts.
+    for name in discover_modules():
+        module = importlib.import_module("benchmarks." + name)
+        if callable(getattr(module, "add_arguments", None)):
+            module.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -400,7 +415,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     ctx = Context(store=store, stock=stock, wcap=wcap, user=store_gen.USER,
                   password=PASSWORD, calendar_path=store_gen.CALENDAR_PATH,
                   week=store.week(), repeat=args.repeat, work=run_dir,
-                  mtime_cache=mtime_cache)
+                  mtime_cache=mtime_cache, options=args)
     rows: List[Row] = []
     try:
         stock.start()
@@ -410,8 +425,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
             for row in module.run(ctx):
                 row.module = label
                 rows.append(row)
-                print("  %-55s stock %8s ms   wcap %8s ms" % (
-                    row.operation, _ms(row.stock_ms), _ms(row.wcap_ms)), flush=True)
+                print("  %-55s stock %8s %s   wcap %8s %s" % (
+                    row.operation, _ms(row.stock_ms), row.unit, _ms(row.wcap_ms),
+                    row.unit), flush=True)
         rss = {name: max(s.peak_rss_kib, s.rss_kib()[1]) for name, s in ctx.servers.items()}
         if args.profile:
             for label, module in benchmarks:

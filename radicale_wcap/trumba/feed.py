@@ -724,6 +724,12 @@ def _generated_vtimezone(tzid: str) -> list[str]:
             obj = vtimezone(tzid)
         except Exception:  # not written yet, or refuses a zone zoneinfo knows
             obj = _own_vtimezone(tzid)
+        if obj is None:
+            # A TZID nobody defines, on a property the feed keeps as it is (an X- or
+            # unknown one): no VTIMEZONE to add; where a date needs it, the item's own
+            # check refuses that event (2102), the feed goes on.
+            _VTIMEZONE_CACHE[tzid] = []
+            return []
         if hasattr(obj, "serialize"):
             obj = obj.serialize()
         elif hasattr(obj, "to_ical"):
@@ -741,7 +747,10 @@ def _generated_vtimezone(tzid: str) -> list[str]:
 def _own_vtimezone(tzid: str):
     # Fallback until radicale_wcap.timezones exists.
     import dateutil.tz
-    component = vobject.icalendar.TimezoneComponent(dateutil.tz.gettz(tzid))
+    tzinfo = dateutil.tz.gettz(tzid) if tzid else None
+    if tzinfo is None:
+        return None
+    component = vobject.icalendar.TimezoneComponent(tzinfo)
     component.tzid.value = tzid
     return component
 

@@ -96,6 +96,7 @@ class Phase:
     latencies: List[float] = field(default_factory=list)   # ms, every answered request
     errors: Dict[str, int] = field(default_factory=dict)   # "operation: what" -> count
     per_op: Dict[str, int] = field(default_factory=dict)
+    op_ms: Dict[str, List[float]] = field(default_factory=dict)  # answered, per operation
     seconds: float = 0.0
 
     @property
@@ -221,6 +222,7 @@ def drive(load: Load, clients: int, seconds: float, label: str) -> Phase:
         latencies: List[float] = []
         errors: Dict[str, int] = {}
         per_op: Dict[str, int] = {}
+        op_ms: Dict[str, List[float]] = {}
         n = thread
         go.wait()
         while time.monotonic() < deadline[0]:
@@ -234,6 +236,7 @@ def drive(load: Load, clients: int, seconds: float, label: str) -> Phase:
             per_op[name] = per_op.get(name, 0) + 1
             if wrong is None:
                 latencies.append(ms)
+                op_ms.setdefault(name, []).append(ms)
             else:
                 key = "%s: %s" % (name, wrong)
                 errors[key] = errors.get(key, 0) + 1
@@ -243,6 +246,8 @@ def drive(load: Load, clients: int, seconds: float, label: str) -> Phase:
             for table, mine in ((phase.errors, errors), (phase.per_op, per_op)):
                 for key, count in mine.items():
                     table[key] = table.get(key, 0) + count
+            for key, values in op_ms.items():
+                phase.op_ms.setdefault(key, []).extend(values)
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:
@@ -342,16 +347,20 @@ def run(ctx: Context) -> List[Row]:
 def rows(phases: Dict[str, Phase], clients: int, seconds: float) -> List[Row]:
     stock = phases["stock"]
     out: List[Row] = []
+
+    def mix(phase: Phase) -> str:
+        return ", ".join("%s %d (p50 %.0f ms)" % (
+            name, count, statistics.median(phase.op_ms[name]) if phase.op_ms.get(name) else 0)
+            for name, count in sorted(phase.per_op.items()))
+
     for key, what in (("mixed-1", "1 worker, mixed"), ("caldav-1", "1 worker, CalDAV part"),
                       ("mixed-4", "4 workers, mixed"), ("caldav-4", "4 workers, CalDAV part")):
         ours = phases[key]
         errors = ours.error_count + stock.error_count
         flag = " — WITH %d ERRORS" % errors if errors else ""
         note = ("%d clients × %.0f s, gunicorn + deploy/gunicorn.conf.py; ours %d requests "
-                "(%s), stock %d CalDAV requests against stock's CalDAV part" % (
-                    clients, seconds, ours.requests,
-                    ", ".join("%s %d" % kv for kv in sorted(ours.per_op.items())),
-                    stock.requests))
+                "(%s); stock %d (%s)" % (clients, seconds, ours.requests, mix(ours),
+                                         stock.requests, mix(stock)))
         if errors:
             note += "; ERRORS ours %r, stock %r" % (ours.errors, stock.errors)
         out.append(Row("throughput %s: requests/s%s" % (what, flag), stock.rate, ours.rate,

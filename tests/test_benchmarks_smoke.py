@@ -35,3 +35,26 @@ def test_harness_on_a_tiny_store(tmp_path, capsys):
     assert "| operation" in out and "speed-up" in out and "peak RSS" in out
     assert list((tmp_path / "results").glob("*-200ev.md"))
     assert elapsed < 20, "smoke run took %.1f s" % elapsed
+
+
+def test_throughput_module_on_a_tiny_store(tmp_path):
+    """gunicorn with 1 and 4 workers and stock Radicale under load for a second each:
+    every phase answers without an error and the rows come in the documented order."""
+    result = bench_run.main(["--events", "200", "--only", "throughput",
+                             "--throughput-seconds", "1", "--throughput-clients", "3",
+                             "--work", str(tmp_path / "work"), "--results", ""])
+    rows = result["rows"]
+    expected = ["throughput %s: %s" % (phase, metric)
+                for phase in ("1 worker, mixed", "1 worker, CalDAV part",
+                              "4 workers, mixed", "4 workers, CalDAV part")
+                for metric in ("requests/s", "p50", "p99")]
+    assert [r["operation"] for r in rows] == expected, [r["operation"] for r in rows]
+    for row in rows:
+        assert row["stock_ms"] > 0 and row["wcap_ms"] > 0 and row["speedup"] > 0, row
+    rates = rows[0::3]
+    assert all(r["unit"] == "req/s" for r in rates)
+    assert rates[0]["speedup"] == rates[0]["wcap_ms"] / rates[0]["stock_ms"]
+    # every door of the mixed load was exercised
+    for op in ("CalDAV REPORT", "CalDAV GET", "CalDAV PUT", "WCAP fetch", "WCAP storeevents",
+               "JSON GET"):
+        assert op in rates[0]["note"], rates[0]["note"]

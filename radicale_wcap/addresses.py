@@ -60,6 +60,12 @@ def user_address(directory, name: str) -> Optional[Address]:
                    user.cn)
 
 
+def write_address(line, address: Address) -> None:
+    line.value = address.uri
+    if address.cn and "CN" not in line.params:
+        line.params["CN"] = [address.cn]
+
+
 def same_person(a: Address, b: Address) -> bool:
     if a.user is not None and b.user is not None:
         return a.user.name == b.user.name

@@ -50,9 +50,7 @@ Radicale expands them to compute the item's time range.
 from __future__ import annotations
 
 import base64
-import binascii
 import codecs
-import io
 import logging
 import urllib.parse
 from typing import List, Optional, Tuple
@@ -62,6 +60,7 @@ from radicale import httputils, pathutils
 from radicale_wcap import auth as auth_plugin
 from radicale_wcap import icalparse, xmlscreen
 from radicale_wcap.acl.evaluate import Access
+from radicale_wcap.http import basic_credentials, read_body
 from radicale_wcap.logtext import shorten
 from radicale_wcap.rights import access_for
 from radicale_wcap.store.items import ItemOverLimits, item_limits, validate_item
@@ -90,20 +89,6 @@ _PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWA
 def _plain(status: str, text: str, headers: Optional[list] = None) -> Response:
     return (status, [("Content-Type", "text/plain; charset=utf-8")] + (headers or []),
             text.encode("utf-8"))
-
-
-def basic_credentials(environ) -> Optional[Tuple[str, str]]:
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    if not header[:6].lower() == "basic ":
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip().encode("ascii"), validate=True)
-        login, _, password = decoded.decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeError, ValueError):
-        return None
-    if not login or not _:
-        return None
-    return login, password
 
 
 def authenticated_user(configuration, environ) -> Optional[str]:
@@ -188,17 +173,6 @@ def _charset_refusal(environ) -> Optional[str]:
     return None
 
 
-def _read_body(environ) -> bytes:
-    """The body, put back for Radicale to read again."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
-
-
 def screen(configuration, environ) -> Optional[Response]:
     """A 4xx for a request that would make Radicale fail, or None."""
     method = environ.get("REQUEST_METHOD", "GET").upper()
@@ -228,7 +202,7 @@ def screen(configuration, environ) -> Optional[Response]:
                                   "A name in the path is longer than %d bytes."
                                   % MAX_SEGMENT_BYTES)
     if method in xmlscreen.XML_METHODS:
-        body = _read_body(environ)
+        body = read_body(environ, keep=True)  # Radicale reads it again
         if body:
             reason = xmlscreen.refusal(httputils.decode_request(configuration, environ, body))
             if reason:
@@ -335,7 +309,7 @@ def _screen_put(configuration, environ, user: str, path: str) -> Optional[Respon
     """Every PUT body is held to the item limits on its text, before anything parses
     it (Radicale's own parse of a 1.2 MB event took 25 s before it was refused), and
     its recurrence rules to the rule limits before Radicale expands them."""
-    body = _read_body(environ)
+    body = read_body(environ, keep=True)  # Radicale reads it again
     text = body.decode("utf-8", "replace")
     try:
         item_limits(configuration).check_text(text, one_item=len(_parts(path)) >= 3)

@@ -24,18 +24,20 @@ calendar that holds one; the storage plugin refuses the same again under its wri
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import urllib.parse
-from contextvars import ContextVar
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
+import defusedxml.ElementTree as DefusedET
 from radicale import pathutils
 
+from radicale_wcap import auth as auth_plugin
 from radicale_wcap import privacy
-from radicale_wcap.calid import normalize_path
-from radicale_wcap.state import services
+from radicale_wcap import store as store_mod
+from radicale_wcap.caldav_guard import authenticated_user
+from radicale_wcap.http import content_length, read_body, respond
+from radicale_wcap.request_view import _REQUEST, RadicaleRequest
+from radicale_wcap.rights import access_for
 
 logger = logging.getLogger("radicale.wcap.privacy")
 
@@ -47,64 +49,6 @@ FORBIDDEN: Response = ("403 Forbidden", [("Content-Type", "text/plain; charset=u
                        b"Only the calendar's owners change private and confidential items.")
 
 
-class RadicaleRequest:
-    """One request that Radicale answers: for whom, and whether its reads are redacted."""
-
-    def __init__(self, configuration, redacts: bool) -> None:
-        self.configuration = configuration
-        self.redacts = redacts
-        self.user = ""
-        self._views: Dict[str, privacy.View] = {}
-
-    def view(self, collection_path: str) -> Optional[privacy.View]:
-        """The user's view of a calendar, or None when its items go out as stored."""
-        if not self.redacts:
-            return None
-        path = normalize_path(collection_path)
-        found = self._views.get(path)
-        if found is None:
-            from radicale_wcap.rights import access_for
-            found = privacy.view_for(services(self.configuration).settings,
-                                     access_for(self.configuration, self.user, path))
-            self._views[path] = found
-        return None if found.whole else found
-
-
-_REQUEST: ContextVar[Optional[RadicaleRequest]] = ContextVar(
-    "radicale_wcap_radicale_request", default=None)
-
-
-def note_user(user: str) -> None:
-    """Called by the rights plugin: the user Radicale has authenticated ("" anonymous)."""
-    request = _REQUEST.get()
-    if request is not None and request.user != (user or ""):
-        request.user = user or ""
-        request._views.clear()
-
-
-def reading_view(collection) -> Optional[privacy.View]:
-    """The view the items of ``collection`` go out in during this request (None: as
-    stored; also outside a Radicale request, e.g. the project's own doors)."""
-    request = _REQUEST.get()
-    if request is None or not request.redacts:
-        return None
-    return request.view(collection.path)
-
-
-@contextlib.contextmanager
-def unredacted() -> Iterator[None]:
-    """Stored items for the block, whatever the request (sync tokens, history)."""
-    request = _REQUEST.get()
-    if request is None or not request.redacts:
-        yield
-        return
-    request.redacts = False
-    try:
-        yield
-    finally:
-        request.redacts = True
-
-
 # ---------------------------------------------------------------- the middleware's hook
 
 def through_radicale(instance, environ, start_response, app):
@@ -113,7 +57,6 @@ def through_radicale(instance, environ, start_response, app):
     if method in WRITE_METHODS:
         refusal = write_refusal(instance, environ, method)
         if refusal is not None:
-            from radicale_wcap.middleware import respond
             return respond(start_response, *refusal)
     request = RadicaleRequest(instance.configuration, redacts=method in READ_METHODS
                               and not _asks_free_busy(environ, method))
@@ -131,15 +74,11 @@ def _asks_free_busy(environ, method: str) -> bool:
         return "freebusy" in (query.get("view") or [])
     if method != "REPORT":
         return False
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
+    if content_length(environ) is None:
         return False
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
-    environ["wsgi.input"] = io.BytesIO(body)  # Radicale reads it again
+    body = read_body(environ, keep=True)  # Radicale reads it again
     if b"free-busy-query" not in body:
         return False
-    import defusedxml.ElementTree as DefusedET
     try:
         return DefusedET.fromstring(body).tag == CALDAV + "free-busy-query"
     except Exception:
@@ -162,8 +101,6 @@ def _destination(environ) -> List[str]:
 def _holds_hidden(instance, calendar_path: str, href: Optional[str]) -> bool:
     """Whether the item at ``href`` (None: any item of the calendar) is stored with a
     class that not everyone sees."""
-    # The storage plugin imports this module: the store is imported when first used.
-    from radicale_wcap import store as store_mod
     # The store's own principal: this only says whether the user's view must be asked.
     try:
         with instance.store.reading(calendar_path, store_mod.SYSTEM, store_mod.READ) \
@@ -178,8 +115,6 @@ def _holds_hidden(instance, calendar_path: str, href: Optional[str]) -> bool:
 
 
 def _acting_user(instance, environ) -> Optional[str]:
-    from radicale_wcap import auth as auth_plugin
-    from radicale_wcap.caldav_guard import authenticated_user
     user = environ.get(auth_plugin.ENVIRON_USER)
     if user:
         return user  # the CalDAV guard has verified the password
@@ -209,7 +144,6 @@ def write_refusal(instance, environ, method: str) -> Optional[Response]:
     user = _acting_user(instance, environ)
     if user is None:
         return None  # wrong credentials: Radicale answers 401
-    from radicale_wcap.rights import access_for
     for path in hidden:
         if not privacy.view_for(settings, access_for(instance.configuration, user, path)).whole:
             logger.warning("CalDAV %s %s by %r refused: it changes an item in %s whose "

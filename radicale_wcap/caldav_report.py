@@ -15,7 +15,6 @@ switches it off. Private and confidential events go out as the user's view of th
 
 from __future__ import annotations
 
-import io
 import logging
 import urllib.parse
 from typing import List, Optional, Tuple
@@ -28,6 +27,7 @@ from radicale.item import filter as radicale_filter
 
 from radicale_wcap import store as store_mod
 from radicale_wcap.caldav_guard import authenticated_user
+from radicale_wcap.http import content_length, read_body
 
 logger = logging.getLogger("radicale.wcap.report")
 
@@ -83,14 +83,10 @@ def answer(instance, environ) -> Optional[Response]:
     parts = [p for p in path.strip("/").split("/") if p]
     if len(parts) != 2 or environ.get("HTTP_X_SCRIPT_NAME") or environ.get("SCRIPT_NAME"):
         return None
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
+    length = content_length(environ)
+    if length is None or not 0 < length <= MAX_BODY:
         return None
-    if not 0 < length <= MAX_BODY:
-        return None
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)  # Radicale reads it again if we pass
+    body = read_body(environ, keep=True)  # Radicale reads it again if we pass
     shape = _time_range(body)
     if shape is None:
         return None

@@ -19,6 +19,7 @@ import threading
 from collections import OrderedDict
 from typing import List
 
+import vobject
 from radicale import item as radicale_item
 
 VTIMEZONE = re.compile(r"^BEGIN:VTIMEZONE\r?\n.*?^END:VTIMEZONE[ \t]*(?:\r?\n|\Z)",
@@ -78,3 +79,9 @@ def read_one(text: str):
     if len(components) != 1:
         raise ValueError("expected one component, found %d" % len(components))
     return components[0]
+
+
+def clone(vcal):
+    """An independent copy: ``copy.deepcopy`` fails on the zone objects vobject keeps
+    (they hold locks), so the copy goes through the text form."""
+    return vobject.readOne(vcal.serialize())

@@ -15,39 +15,32 @@ bodies, and before Radicale. A write that finds the disk full gets Radicale's
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, Optional
 
 import radicale
 from radicale import log as radicale_log
 
 from radicale_wcap import caldav_guard, caldav_privacy, caldav_report, radicale_compat
+from radicale_wcap.api.door import ApiDoor
 from radicale_wcap.db import is_disk_full
+from radicale_wcap.http import respond
 from radicale_wcap.instance import Instance
 from radicale_wcap.ops.wrapper import Observed
 from radicale_wcap.logtext import cap_radicale_log_lines, shorten
+from radicale_wcap.trumba.door import TrumbaDoor
+from radicale_wcap.wcap.door import WcapDoor
 
 logger = logging.getLogger("radicale.wcap.middleware")
-
-
-def respond(start_response, status: str, headers: list, body: bytes) -> List[bytes]:
-    # The length is always the body's own, whatever a door put in its headers.
-    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-    headers.append(("Content-Length", str(len(body))))
-    start_response(status, headers)
-    return [body]
 
 
 def _load_doors(instance: Instance) -> list:
     doors = []
     settings = instance.settings
     if settings.get("wcap", "enabled"):
-        from radicale_wcap.wcap.door import WcapDoor
         doors.append(WcapDoor(instance))
     if settings.get("feeds", "enabled"):
-        from radicale_wcap.trumba.door import TrumbaDoor
         doors.append(TrumbaDoor(instance))
     if settings.get("api", "enabled"):
-        from radicale_wcap.api.door import ApiDoor
         doors.append(ApiDoor(instance))
     return doors
 

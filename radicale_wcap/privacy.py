@@ -52,6 +52,7 @@ from typing import FrozenSet, List, Optional, Tuple
 
 from radicale import item as radicale_item
 
+from radicale_wcap.ical_text import fold
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 
 SETTING = ("rights", "private_events")
@@ -96,7 +97,6 @@ _CLASS_LINE = re.compile(r"^CLASS[;:]", re.IGNORECASE | re.MULTILINE)
 _FOLD = re.compile(r"\r?\n[ \t]")
 _NEWLINE = re.compile(r"\r?\n")
 _NAME = re.compile(r"[A-Za-z0-9-]*")
-FOLD_OCTETS = 75
 
 
 class OwnerOnly(WcapError):
@@ -166,21 +166,6 @@ def _keeps_component(stack: List[str]) -> bool:
     return len(stack) == 2 and stack[1] in REDACTED_COMPONENTS
 
 
-def _fold(line: str) -> str:
-    if len(line.encode("utf-8")) <= FOLD_OCTETS:
-        return line
-    parts, current, size = [], "", 0
-    for char in line:
-        octets = len(char.encode("utf-8"))
-        if size + octets > FOLD_OCTETS:
-            parts.append(current)
-            current, size = " ", 1
-        current += char
-        size += octets
-    parts.append(current)
-    return "\r\n".join(parts)
-
-
 def redact(text: str, rule: ClassRule) -> str:
     """The item as ``rule`` leaves it, as folded iCalendar text."""
     out: List[str] = []
@@ -209,7 +194,7 @@ def redact(text: str, rule: ClassRule) -> str:
             keep = len(stack) == 2 and stack[1] in REDACTED_COMPONENTS and name in rule.keeps
         if keep:
             out.append(line)
-    return "\r\n".join(_fold(line) for line in out) + "\r\n"
+    return "\r\n".join(fold(line) for line in out) + "\r\n"
 
 
 # ---------------------------------------------------------------- one user's view

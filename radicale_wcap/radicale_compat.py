@@ -31,14 +31,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import threading
 import time
-from collections import OrderedDict
 from typing import Iterator, Optional, Tuple
 
 from radicale import httputils
 from radicale import item as radicale_item
 from radicale import pathutils
+
+from radicale_wcap.lru import LRU
 
 
 def collection_folder(collection) -> str:
@@ -81,41 +81,12 @@ def get_item(collection, href: str):
     return collection._get(href)
 
 
-class _ItemMemo:
-    """Loaded items kept in memory, keyed by file identity.
-
-    Radicale re-reads every item's cache file (open, hash or stat, unpickle)
-    on every request; for a range query returning hundreds of events that is
-    most of the time left once the index has picked them. The key is the
-    item file's path, inode, size and mtime in nanoseconds, so any rewrite
-    (Radicale always writes through a rename) misses the memo.
-    """
-
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self.entries: "OrderedDict[tuple, tuple]" = OrderedDict()
-        self.size = 0
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None:
-                self.entries.move_to_end(key)
-            return entry
-
-    def put(self, key, entry, size: int) -> None:
-        with self.lock:
-            if key in self.entries:
-                return
-            self.entries[key] = entry
-            self.size += size
-            while self.size > self.max_bytes and self.entries:
-                _, old = self.entries.popitem(last=False)
-                self.size -= len(old[1])
-
-
-ITEM_MEMO = _ItemMemo()
+# Loaded items kept in memory, keyed by file identity, weighed by their text's length.
+# Radicale re-reads every item's cache file (open, hash or stat, unpickle) on every
+# request; for a range query returning hundreds of events that is most of the time left
+# once the index has picked them. The key is the item file's path, inode, size and mtime
+# in nanoseconds, so any rewrite (Radicale always writes through a rename) misses it.
+ITEM_MEMO = LRU(64 * 1024 * 1024)
 
 
 def memoized_get(collection, href: str, verify_href: bool, load):

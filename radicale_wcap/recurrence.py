@@ -783,7 +783,9 @@ def _iter_instances(master, frame: _Frame, deadline: float = math.inf
 
 # ---------------------------------------------------------------------------- index
 
-def _ts(value, floating_tz=UTC) -> int:
+def epoch(value, floating_tz: dt.tzinfo = UTC) -> int:
+    """POSIX seconds of a DATE (its midnight), a floating or an aware DATE-TIME; dates and
+    floating values are read in ``floating_tz``. Every door and the index count in these."""
     return int(_instant(value, floating_tz).timestamp())
 
 
@@ -808,8 +810,8 @@ def instances_for_index(vcalendar_or_components, horizon_end, *, max_count: int,
     for o in result.occurrences:
         if o.start is None:
             spans.append((NEG_INFINITY_TS, INFINITY_TS))
-        elif _ts(o.start, floating_tz) < until:
-            spans.append((_ts(o.start, floating_tz), _ts(o.end, floating_tz)))
+        elif epoch(o.start, floating_tz) < until:
+            spans.append((epoch(o.start, floating_tz), epoch(o.end, floating_tz)))
     return spans, result.complete, until
 
 
@@ -822,11 +824,11 @@ def master_span(vcalendar_or_components, *, max_count: int, budget_s: float,
     components = _components(vcalendar_or_components)
     result = expand(components, None, None, max_count=max_count, budget_s=budget_s,
                     default_tz=default_tz)
-    anchors = [_ts(a, floating_tz) for a in map(_anchor, components) if a is not None]
+    anchors = [epoch(a, floating_tz) for a in map(_anchor, components) if a is not None]
     if any(o.start is None for o in result.occurrences) or not (anchors or result.occurrences):
         return NEG_INFINITY_TS, INFINITY_TS
-    starts = [_ts(o.start, floating_tz) for o in result.occurrences] + anchors
+    starts = [epoch(o.start, floating_tz) for o in result.occurrences] + anchors
     if result.truncated:
         return min(starts), INFINITY_TS
-    ends = [_ts(o.end, floating_tz) for o in result.occurrences]
+    ends = [epoch(o.end, floating_tz) for o in result.occurrences]
     return min(starts), max(ends) if ends else max(starts)

@@ -11,7 +11,7 @@ import logging
 from typing import Optional
 
 from radicale_wcap import auth
-from radicale_wcap.caldav_guard import basic_credentials
+from radicale_wcap.http import basic_credentials
 
 logger = logging.getLogger("radicale.wcap.api")
 

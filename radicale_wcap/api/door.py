@@ -19,7 +19,7 @@ from radicale_wcap.api.ics_endpoint import IcsEndpoint
 from radicale_wcap.api.reply import Reply, json_reply, status_line
 from radicale_wcap.api.request import ApiRequest, BadJson, BodyTooLarge, NotJson, read_body
 from radicale_wcap.db import is_disk_full
-from radicale_wcap.middleware import respond
+from radicale_wcap.http import respond
 from radicale_wcap.ops.access import note
 
 logger = logging.getLogger("radicale.wcap.api")

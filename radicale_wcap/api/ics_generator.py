@@ -25,6 +25,7 @@ import vobject
 
 from radicale_wcap.api import request as request_mod
 from radicale_wcap.api.errors import ICS_BY_NAME, IcsApiError
+from radicale_wcap.ical_text import escape_text, fold
 
 MAX_BODY_BYTES = 64 * 1024
 ACTIONS = ("createcalendar",)
@@ -144,7 +145,7 @@ def render_ics(req: IcsRequest, *, strict: bool, uid: str | None = None,
     uid = uid or new_uid(dtstamp)
     if strict:
         def text(name, value):
-            return _fold(f"{name}:{_escape_text(value)}")
+            return fold(f"{name}:{escape_text(value)}")
     else:
         def text(name, value):
             return f"{name};ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:{_quoted_printable(value)}"
@@ -153,7 +154,7 @@ def render_ics(req: IcsRequest, *, strict: bool, uid: str | None = None,
         "VERSION:2.0",
         f"PRODID:{PRODID}",
         "BEGIN:VEVENT",
-        _fold(f"UID:{_escape_text(uid)}") if strict else f"UID:{uid}",
+        fold(f"UID:{escape_text(uid)}") if strict else f"UID:{uid}",
         f"DTSTAMP:{_utc(dtstamp)}",
         text("SUMMARY", req.title),
         f"DTSTART:{_utc(req.start)}",
@@ -252,23 +253,3 @@ def _quoted_printable(value: str) -> str:
         inner_space = byte == 0x20 and index != len(raw) - 1
         out.append(chr(byte) if printable or inner_space else f"={byte:02X}")
     return "".join(out)
-
-
-def _escape_text(value: str) -> str:
-    """RFC 5545 3.3.11 TEXT escaping."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    """RFC 5545 3.1: at most 75 octets a line, never inside a UTF-8 character."""
-    parts, current, size, limit = [], [], 0, 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            parts.append("".join(current))
-            current, size, limit = [], 0, 74  # the leading space counts
-        current.append(char)
-        size += width
-    parts.append("".join(current))
-    return "\r\n ".join(parts)

@@ -25,7 +25,9 @@ import secrets
 from radicale import auth as radicale_auth
 from radicale import config as radicale_config
 
+from radicale_wcap.directory import DirectoryError
 from radicale_wcap.state import services
+from radicale_wcap.store import create_default_calendar
 
 logger = logging.getLogger("radicale.wcap.auth")
 
@@ -120,8 +122,6 @@ def _shared_delegate(configuration, backend: str):
 
 def _provision(configuration, login: str) -> None:
     """First login of a user whose password lives in LDAP/IMAP/htpasswd."""
-    from radicale_wcap.directory import DirectoryError
-    from radicale_wcap.store import create_default_calendar
     svc = services(configuration)
     try:
         svc.directory.add(login, None)

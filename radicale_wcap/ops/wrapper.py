@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any, Callable, Dict, Iterable, Optional
 
-from radicale_wcap.caldav_guard import basic_credentials
+from radicale_wcap.http import basic_credentials
 from radicale_wcap.ops import access, health, metrics
 
 logger = logging.getLogger("radicale.wcap.ops")

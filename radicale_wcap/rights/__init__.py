@@ -7,7 +7,7 @@ over CalDAV either. What Radicale's letters can not express (deleting an item
 needs ``w`` *and* ``d``; changing properties needs ``p:w``) the middleware
 decides before Radicale sees the request (``caldav_guard.py``). Radicale asks
 here, with the user it has authenticated, before it reads any item; that user
-is noted for ``caldav_privacy.py``, so that the items read next go out as that
+is noted for ``request_view.py``, so that the items read next go out as that
 user's view of private and confidential events.
 
 Paths: ``/`` is readable by every logged-in user (discovery); ``/<user>/`` is
@@ -21,26 +21,10 @@ import logging
 
 from radicale import rights as radicale_rights
 
-from radicale_wcap import caldav_privacy
-from radicale_wcap.acl.evaluate import Access, Principal
-from radicale_wcap.state import services
+from radicale_wcap import request_view
+from radicale_wcap.principals import access_for
 
 logger = logging.getLogger("radicale.wcap.rights")
-
-
-def principal_for(configuration, user: str) -> Principal:
-    if not user:
-        return Principal("")
-    found = services(configuration).directory.get(user)
-    if found is None:
-        return Principal(user)
-    return Principal(user, found.email, found.admin)
-
-
-def access_for(configuration, user: str, path: str) -> Access:
-    svc = services(configuration)
-    return Access(principal_for(configuration, user), svc.registry.acl_for(path),
-                  svc.settings.get("rights", "admin_overrides_acl"))
 
 
 class Rights(radicale_rights.BaseRights):
@@ -48,7 +32,7 @@ class Rights(radicale_rights.BaseRights):
     def authorization(self, user: str, *args) -> str:
         # Radicale 3.9: (user, user_groups, path); 3.8: (user, path).
         path = args[-1]
-        caldav_privacy.note_user(user)
+        request_view.note_user(user)
         parts = [p for p in path.strip("/").split("/") if p]
         if not parts:
             return "R" if user else ""

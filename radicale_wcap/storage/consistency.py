@@ -39,6 +39,7 @@ from radicale_wcap.calid import normalize_path
 from radicale_wcap.state import services
 from radicale_wcap.storage.journal import Entry, Pending
 from radicale_wcap.storage.locks import EXCLUSIVE, SHARED
+from radicale_wcap.storage.privacy import acting
 
 logger = logging.getLogger("radicale.wcap.storage.consistency")
 
@@ -227,8 +228,7 @@ class ConsistentStorage:
 
 @contextlib.contextmanager
 def acting_as_recovery() -> Iterator[None]:
-    from radicale_wcap.storage import privacy as privacy_hooks
-    with privacy_hooks.acting(RECOVERY, on_behalf=True):
+    with acting(RECOVERY, on_behalf=True):
         yield
 
 

@@ -29,6 +29,7 @@ from radicale_wcap import icalparse, radicale_compat
 from radicale_wcap.ops import metrics
 from radicale_wcap.calid import normalize_path
 from radicale_wcap.db import Database
+from radicale_wcap.recurrence import epoch
 
 logger = logging.getLogger("radicale.wcap.index")
 
@@ -160,16 +161,6 @@ def _is_recurring(text: str) -> bool:
             or "\nEXRULE" in text)
 
 
-def _ts(value) -> int:
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return int(value.timestamp())
-    if isinstance(value, datetime.date):
-        return int(datetime.datetime(value.year, value.month, value.day,
-                                     tzinfo=datetime.timezone.utc).timestamp())
-    return int(value)
-
 
 def alarm_triggers(vobject_item, spans: Sequence[Tuple[int, int]], limit: int = 5000
                    ) -> List[int]:
@@ -195,8 +186,8 @@ def alarm_triggers(vobject_item, spans: Sequence[Tuple[int, int]], limit: int = 
                         triggers.append(base + offset)
             else:
                 try:
-                    triggers.append(_ts(value))
-                except (ValueError, OverflowError, TypeError):
+                    triggers.append(epoch(value))
+                except (ValueError, OverflowError, TypeError, AttributeError):
                     continue
             if len(triggers) >= limit:
                 return triggers[:limit]

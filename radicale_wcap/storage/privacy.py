@@ -1,9 +1,9 @@
 """The storage plugin's share of the privacy rule (``privacy.py``).
 
 Reads: during a request that Radicale answers, the public read methods hand out each
-item as the requesting user's view shows it (``caldav_privacy.reading_view``); the
+item as the requesting user's view shows it (``request_view.reading_view``); the
 project's own doors read through `get_by_uid`/`get_hrefs`/the index and apply the
-view themselves. `sync` reads stored items (see ``caldav_privacy``).
+view themselves. `sync` reads stored items (see ``request_view``).
 
 Writes: every write of every door ends in `upload`, `delete`, `move` or
 `create_collection`, under the storage lock, whose ``acquire_lock`` names the user and
@@ -29,8 +29,9 @@ from typing import Dict, Iterator, Optional
 from radicale import item as radicale_item
 
 from radicale_wcap import privacy, radicale_compat
-from radicale_wcap.caldav_privacy import reading_view, unredacted
 from radicale_wcap.calid import normalize_path
+from radicale_wcap.principals import access_for
+from radicale_wcap.request_view import reading_view, unredacted
 from radicale_wcap.state import services
 
 logger = logging.getLogger("radicale.wcap.privacy")
@@ -68,7 +69,6 @@ def _writer_view(configuration, collection_path: str) -> Optional[privacy.View]:
     path = normalize_path(collection_path)
     view = writer.views.get(path)
     if view is None:
-        from radicale_wcap.rights import access_for
         view = privacy.view_for(services(configuration).settings,
                                 access_for(configuration, writer.user, path))
         writer.views[path] = view

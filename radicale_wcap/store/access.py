@@ -3,7 +3,7 @@
 Every handle is opened for a principal (a user name, "" for an anonymous request, or
 `SYSTEM` for the command line, ``verify`` and recovery) and a `Purpose`, which says
 which ACE operation (``acl/evaluate.py`` ``OPERATIONS``) opening it, a put and a delete
-need. The decision is the one evaluator's (`rights.access_for`), whatever the door: the
+need. The decision is the one evaluator's (`principals.access_for`), whatever the door: the
 security issue's holes each came from a door that decided itself or not at all.
 
 Two purposes write on someone else's behalf, and are limited to what that mandate
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from radicale_wcap import addresses, privacy
-from radicale_wcap.rights import access_for
+from radicale_wcap.principals import access_for
 from radicale_wcap.state import services
 
 

@@ -22,9 +22,8 @@ from typing import Dict, List, Optional, Tuple
 from radicale_wcap import auth
 from radicale_wcap import store as store_mod
 from radicale_wcap import timezones
-from radicale_wcap.caldav_guard import basic_credentials
 from radicale_wcap.db import is_disk_full
-from radicale_wcap.middleware import respond
+from radicale_wcap.http import basic_credentials, content_length, read_body, respond
 from radicale_wcap.ops.access import note
 from radicale_wcap.trumba import apply as apply_mod
 from radicale_wcap.trumba import subscription
@@ -258,8 +257,6 @@ def _prepare(configuration, path: str, event):
 
 def _read_body(environ) -> bytes:
     # The middleware has already refused a Content-Length over [feeds] max_body_size.
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
+    if content_length(environ) is None:
         raise _Refusal(400, "bad Content-Length")
-    return environ["wsgi.input"].read(length) if length > 0 else b""
+    return read_body(environ)

@@ -60,6 +60,7 @@ from typing import Container, Iterator
 import vobject
 
 from radicale_wcap import recurrence
+from radicale_wcap.ical_text import fold
 from radicale_wcap.limits import ItemLimits, ItemOverLimits
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.report import Message
@@ -684,22 +685,6 @@ def _recurrence_key(comp: Component) -> tuple[str, str] | None:
     return None if rid is None else (rid.param("TZID") or "", rid.value)
 
 
-def _fold(line: str) -> str:
-    """RFC 5545 3.1 folding at 75 octets, never inside a UTF-8 sequence."""
-    if len(line.encode("utf-8")) <= 75:
-        return line
-    out, chunk, size, limit = [], [], 0, 75
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > limit:
-            out.append("".join(chunk))
-            chunk, size, limit = [], 0, 74  # continuation lines start with a space
-        chunk.append(ch)
-        size += n
-    out.append("".join(chunk))
-    return "\r\n ".join(out)
-
-
 def _tzids(comp: Component) -> set[str]:
     found = {tzid for cl in comp.lines if (tzid := cl.param("TZID")) is not None}
     for child in comp.children:
@@ -770,7 +755,7 @@ def _serialize(group: list[Component], zones: _Zones, calendar: Component) -> st
     for comp in group:
         lines.extend(comp.text_lines())
     lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
+    return "".join(fold(line) + "\r\n" for line in lines)
 
 
 def _vobject_problem(lines: Iterator[str]) -> str | None:

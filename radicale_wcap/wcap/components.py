@@ -35,9 +35,6 @@ print exactly these values; vobject 0.9.9 cannot name a zoneinfo zone itself.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -48,6 +45,7 @@ from radicale import item as radicale_item
 from dateutil import tz as du_tz
 
 from radicale_wcap import privacy, recurrence, timezones
+from radicale_wcap.lru import LRU
 from radicale_wcap.store import StoredText
 from radicale_wcap.wcap.backend import reading
 from radicale_wcap.wcap.output_cache import ItemOutput
@@ -96,13 +94,7 @@ LOADS = LoadCounter()
 
 def timestamp(value) -> Optional[int]:
     """A request bound (aware datetime, date or None) -> POSIX seconds or None."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return int(value.timestamp())
-    return int(dt.datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp())
+    return None if value is None else recurrence.epoch(value)
 
 
 def component_name(component_type: Optional[str]) -> Optional[str]:
@@ -314,24 +306,16 @@ class _ParsedMemo:
     """
 
     def __init__(self, size: int = 2000) -> None:
-        self.size = size
-        self.entries: "OrderedDict[str, object]" = OrderedDict()
-        self.lock = threading.Lock()
+        self.entries = LRU(size)
 
     def get(self, item):
         etag = getattr(item, "etag", None)
         if not etag:
             return item.vobject_item
-        with self.lock:
-            parsed = self.entries.get(etag)
-            if parsed is not None:
-                self.entries.move_to_end(etag)
+        parsed = self.entries.get(etag)
         if parsed is None:
             parsed = vobject.readOne(item.serialize())
-            with self.lock:
-                self.entries[etag] = parsed
-                while len(self.entries) > self.size:
-                    self.entries.popitem(last=False)
+            self.entries.put(etag, parsed)
         return parsed
 
 

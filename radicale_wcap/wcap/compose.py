@@ -41,6 +41,8 @@ import vobject
 from dateutil import tz as du_tz
 
 from radicale_wcap import recurrence, timezones
+from radicale_wcap.addresses import address_key, address_of, write_address
+from radicale_wcap.icalparse import clone
 from radicale_wcap.wcap.commands.table import STATUS_CODES
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 
@@ -67,12 +69,6 @@ THISINSTANCE, THISANDFUTURE, THISANDPRIOR, THISANDALL = 1, 2, 3, 4
 
 
 # ---------------------------------------------------------------- times
-
-def clone(vcal):
-    """An independent copy: ``copy.deepcopy`` fails on the zone objects vobject keeps
-    (they hold locks), so the copy goes through the text form."""
-    return vobject.readOne(vcal.serialize())
-
 
 def utc(value: dt.datetime) -> dt.datetime:
     """An aware datetime in vobject's UTC (vobject 0.9.9 writes ``Z`` only for it)."""
@@ -515,7 +511,6 @@ def _apply_scalars(params, comp, kind) -> None:
 
 
 def _apply_people(ctx, params, comp) -> None:
-    from radicale_wcap.wcap import scheduling
     directory = ctx.backend.instance.directory
     org_sent = [n for n in ("orgCalid", "orgEmail", "orgUID") if params.sent(n)]
     if org_sent:
@@ -523,19 +518,19 @@ def _apply_people(ctx, params, comp) -> None:
             raise WcapError(WcapErrno.BAD_ORG_ARGUMENTS, "orgUID without orgCalid/orgEmail")
         who = params.get("orgCalid") or ("mailto:" + params["orgEmail"])
         comp.contents.pop("organizer", None)
-        scheduling.write_address(comp.add("organizer"), scheduling.address_of(directory, who))
+        write_address(comp.add("organizer"), address_of(directory, who))
     if params.sent("attendees"):
         old = comp.contents.pop("attendee", [])
         lines = {} if params.get("replace") or not params["attendees"] else \
-            {scheduling.address_key(line.value): line for line in old}
+            {address_key(line.value): line for line in old}
         for entry in params["attendees"] or ():
-            address = scheduling.address_of(directory, entry.value)
+            address = address_of(directory, entry.value)
             if address.uri is None:
                 raise WcapError(WcapErrno.BAD_ARGUMENTS, "attendee without an address")
             line = lines.get(address.key)
             if line is None or params.get("method") != 4:
                 line = vobject.base.ContentLine("ATTENDEE", {}, "")
-            scheduling.write_address(line, address)
+            write_address(line, address)
             for name, value in entry.params:
                 if name != "SENT-STATUS" or value:
                     line.params[name] = [value]
@@ -544,9 +539,9 @@ def _apply_people(ctx, params, comp) -> None:
         if lines:
             comp.contents["attendee"] = list(lines.values())
         if lines and "organizer" not in comp.contents:
-            owner = scheduling.address_of(directory, ctx.user)
+            owner = address_of(directory, ctx.user)
             if owner.uri:
-                scheduling.write_address(comp.add("organizer"), owner)
+                write_address(comp.add("organizer"), owner)
 
 
 def _apply_alarms(ctx, params, comp) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from radicale_wcap.middleware import respond
+from radicale_wcap.http import read_body, respond
 from radicale_wcap.ops.access import note
 from radicale_wcap.wcap.backend import Backend
 from radicale_wcap.wcap.commands.table import COMMANDS
@@ -51,11 +51,7 @@ class WcapDoor:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         body = None
         if method == "POST":
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            body = environ["wsgi.input"].read(length) if length > 0 else b""
+            body = read_body(environ)
         status, headers, payload = self.dispatcher(
             command, method, environ.get("QUERY_STRING", ""), body,
             environ.get("CONTENT_TYPE"), environ)

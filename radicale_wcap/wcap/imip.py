@@ -14,6 +14,8 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from radicale_wcap.icalparse import clone
+
 logger = logging.getLogger("radicale.wcap.wcap.imip")
 
 SMTP_TIMEOUT = 10
@@ -29,7 +31,6 @@ def configured(settings) -> bool:
 
 def message(method: str, vcalendar, sender: str, recipients: list[str]) -> EmailMessage:
     """One iMIP message: a short text part and the iCalendar object with METHOD."""
-    from radicale_wcap.wcap.compose import clone
     vcal = clone(vcalendar)
     vcal.contents.pop("method", None)
     vcal.add("method").value = method

@@ -23,9 +23,10 @@ write in another process changes the item's ETag, so nothing stale is served.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Hashable, Optional
+
+from radicale_wcap.lru import LRU
 
 # Bookkeeping per Rendered beyond its text (object headers, tuple slots).
 ENTRY_OVERHEAD = 200
@@ -52,39 +53,40 @@ class ItemOutput:
 
 class OutputCache:
     def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._entries: "OrderedDict[Hashable, tuple[ItemOutput, int]]" = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries = LRU(max_bytes)
+        self._counting = threading.Lock()
         self.hits = self.misses = 0
 
     @property
     def enabled(self) -> bool:
         return self.max_bytes > 0
 
+    @property
+    def max_bytes(self) -> int:
+        return self._entries.capacity
+
+    @max_bytes.setter
+    def max_bytes(self, value: int) -> None:
+        self._entries.capacity = value  # applies from the next put
+
+    @property
+    def bytes(self) -> int:
+        return self._entries.weight
+
     def get(self, key: Hashable) -> Optional[ItemOutput]:
-        with self._lock:
-            found = self._entries.get(key)
+        found = self._entries.get(key)
+        with self._counting:
             if found is None:
                 self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return found[0]
+            else:
+                self.hits += 1
+        return found
 
     def put(self, key: Hashable, entry: ItemOutput) -> None:
         size = entry.size
         if not entry.cacheable or size > self.max_bytes // 4:
             return
-        with self._lock:
-            previous = self._entries.pop(key, None)
-            if previous is not None:
-                self.bytes -= previous[1]
-            self._entries[key] = (entry, size)
-            self.bytes += size
-            while self.bytes > self.max_bytes and self._entries:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self.bytes -= dropped
+        self._entries.put(key, entry, size)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -40,10 +40,10 @@ from radicale_wcap import calid as calid_mod
 from radicale_wcap import store as store_mod
 from radicale_wcap.addresses import (Address, address_key, address_of,  # noqa: F401
                                      organised_by, same_person)
+from radicale_wcap.icalparse import clone
 from radicale_wcap.store import (AccessDenied, CalendarNotFound, Changed, ForeignItem,
                                  ItemRefused, prepare_item)
 from radicale_wcap.wcap import imip
-from radicale_wcap.wcap.compose import clone
 from radicale_wcap.wcap.errors import WcapErrno
 
 logger = logging.getLogger("radicale.wcap.wcap.scheduling")
@@ -57,10 +57,12 @@ LABEL = "WCAP scheduling"
 NO_AUTHORITY = "3.8;No authority;%s"
 
 
-def write_address(line, address: Address) -> None:
-    line.value = address.uri
-    if address.cn and "CN" not in line.params:
-        line.params["CN"] = [address.cn]
+def wants_mail(params) -> bool:
+    """Lightning sends smtp=0&smtpNotify=0&notify=0 when it does NOT want mail
+    (wcap-clients.md §2.3 item 14, §2.4); otherwise the server (Sun's GSE) notifies."""
+    if params.get("notify"):
+        return True
+    return params.get("smtp") is not False and params.get("smtpNotify") is not False
 
 
 def _components(vcal):

@@ -151,13 +151,6 @@ def deletetodos_by_id(ctx, params):
     return delete_by_id(ctx, params, "VTODO")
 
 
-def _wants_mail(params) -> bool:
-    # Lightning adds smtp=0&smtpNotify=0&notify=0 when it wants no mail (§2.4).
-    if params.get("notify"):
-        return True
-    return params.get("smtp") is not False and params.get("smtpNotify") is not False
-
-
 def delete_by_id(ctx, params, component: str) -> Result:
     instance = ctx.backend.instance
     calendar = resolve(ctx.backend, ctx.user, params["calid"])
@@ -216,10 +209,10 @@ def delete_by_id(ctx, params, component: str) -> Result:
     scheduled, refusals = [], {}
     for uid, old, new in done:
         if new is None:
-            outcome = scheduling.after_delete(ctx, old, _wants_mail(params))
+            outcome = scheduling.after_delete(ctx, old, scheduling.wants_mail(params))
         else:
             outcome = scheduling.after_store(ctx, calendar, new, old, scheduling.REQUEST,
-                                             _wants_mail(params))
+                                             scheduling.wants_mail(params))
         scheduled.append(outcome.errno)
         refusals[uid] = outcome.request_statuses()
     logger.info("WCAP %s user=%s calid=%s: %d deleted, errnos %s", ctx.command.name,
@@ -274,11 +267,7 @@ def deletecomponents_by_range(ctx, params):
 
 
 def _ts(value, default):
-    if value is None:
-        return default
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.timezone.utc)
-    return int(value.timestamp())
+    return default if value is None else recurrence.epoch(value)
 
 
 def delete_by_range(ctx, params, components) -> Result:

@@ -32,6 +32,8 @@ import multipart
 import vobject
 from defusedxml import ElementTree
 
+from radicale_wcap import recurrence
+from radicale_wcap.ical_text import escape_text
 from radicale_wcap.limits import ItemLimits
 from radicale_wcap.store import WRITE, ItemRefused, prepare_item
 
@@ -99,12 +101,6 @@ def uploaded_file(ctx) -> bytes:
 
 # ---------------------------------------------------------------- the file
 
-def _escape_text(value: str, keep_commas: bool) -> str:
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace("\r\n", "\n")
-    value = value.replace("\n", "\\n")
-    return value if keep_commas else value.replace(",", "\\,")
-
-
 def _param_value(value: str) -> str:
     value = value.replace('"', "'").replace("\r", " ").replace("\n", " ")
     return '"%s"' % value if any(c in value for c in ";:,") else value
@@ -123,9 +119,9 @@ def _xml_component(element, out: list[str], depth: int = 2) -> None:
         value = child.text or ""
         value = value.strip() if prop not in TEXT_PROPERTIES else value
         if prop in TEXT_PROPERTIES or prop.startswith("X-") and "\n" in value:
-            value = _escape_text(value, keep_commas=False)
+            value = escape_text(value)
         elif prop in LIST_TEXT_PROPERTIES:
-            value = _escape_text(value, keep_commas=True)
+            value = escape_text(value, commas=False)
         params = "".join(";%s=%s" % (k, _param_value(v)) for k, v in child.attrib.items())
         out.append("%s%s:%s" % (prop, params, value))
     out.append("END:%s" % name)
@@ -224,17 +220,11 @@ def _zones_used(components: Iterable) -> set[str]:
 def _in_range(item, start, end) -> bool:
     """Table 7-31: only components that fall within dtstart..dtend (0 = open)."""
     first, last = item.time_range
-    if start is not None and last <= _timestamp(start):
+    if start is not None and last <= recurrence.epoch(start):
         return False
-    if end is not None and first >= _timestamp(end):
+    if end is not None and first >= recurrence.epoch(end):
         return False
     return True
-
-
-def _timestamp(value) -> int:
-    if isinstance(value, dt.datetime):
-        return int(value.timestamp())
-    return int(dt.datetime.combine(value, dt.time(), dt.timezone.utc).timestamp())
 
 
 # ---------------------------------------------------------------- writing

@@ -90,7 +90,7 @@ def store(ctx, params, kind: str) -> Result:
         raise WcapError(ctx.command.failed, "item kept changing while being stored")
     logger.info("WCAP %s user=%s calid=%s: stored", ctx.command.name, ctx.user, calendar.calid)
     outcome = scheduling.after_store(ctx, calendar, vcal, previous, params.get("method") or 1,
-                                     _wants_mail(params))
+                                     scheduling.wants_mail(params))
     if outcome.refused:
         # Stored here, but an attendee's calendar was not written: the errno says why,
         # the status component's REQUEST-STATUS lines say whose.
@@ -114,14 +114,6 @@ def _check_storetype(params, previous, component) -> None:
         raise WcapError(WcapErrno.CREATE_EXISTS, "uid is a component of another kind")
 
 
-def _wants_mail(params) -> bool:
-    """Lightning sends smtp=0&smtpNotify=0&notify=0 when it does NOT want mail
-    (wcap-clients.md §2.3 item 14); otherwise the server (Sun's GSE) notifies."""
-    if params.get("notify"):
-        return True
-    return params.get("smtp") is not False and params.get("smtpNotify") is not False
-
-
 def _check_double_booking(handle, vcal, uid) -> None:
     busy = [c for c in vcal.getChildren() if c.name == "VEVENT"
             and str(getattr(c, "transp", None) and c.transp.value or "OPAQUE").upper()
@@ -134,7 +126,7 @@ def _check_double_booking(handle, vcal, uid) -> None:
     for occurrence in expansion.occurrences:
         if occurrence.start is None:
             continue
-        start, end = _ts(occurrence.start), _ts(occurrence.end)
+        start, end = recurrence.epoch(occurrence.start), recurrence.epoch(occurrence.end)
         if end <= start:
             continue
         for other in handle.in_range(start, end, "VEVENT"):
@@ -155,13 +147,6 @@ def _blocks(vcal, start, end) -> bool:
                               max_count=10, budget_s=0.2)
     return bool(found.occurrences)
 
-
-def _ts(value) -> int:
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time(), tzinfo=dt.timezone.utc)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return int(value.timestamp())
 
 
 def _answer(ctx, params, calendar, stored, uid, kind) -> list:

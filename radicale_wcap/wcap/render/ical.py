@@ -30,15 +30,12 @@ from __future__ import annotations
 
 import re
 
+from radicale_wcap import ical_text
+from radicale_wcap.ical_text import escape_text
+
 from .base import (ICAL_VERSION, PRODID, RELATIVE_CALID, Rendered, children, is_component,
                    layer_props, line_value, strip_controls)
 from ..result import Prop, Result
-
-
-def escape_text(value: str) -> str:
-    """RFC 5545 TEXT escaping for property values we build ourselves (Prop)."""
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
 
 
 def _param_value(value: str) -> str:
@@ -52,17 +49,8 @@ def _param_value(value: str) -> str:
 
 
 def fold(line: str) -> str:
-    """Fold one content line at 75 octets (RFC 5545 3.1), keeping characters whole."""
-    out, current, size = [], [], 0
-    for ch in line:
-        width = len(ch.encode("utf-8"))
-        if size + width > 75:
-            out.append("".join(current))
-            current, size = [" "], 1
-        current.append(ch)
-        size += width
-    out.append("".join(current))
-    return "\r\n".join(out) + "\r\n"
+    """One content line, folded, with its line end."""
+    return ical_text.fold(line) + "\r\n"
 
 
 def content_line(name: str, value: str, params=()) -> str:

@@ -15,6 +15,13 @@ import sys
 from typing import List, Optional
 
 from radicale_wcap import calid as calid_mod
+from radicale_wcap import timezones
+from radicale_wcap.backup import backup
+from radicale_wcap.config import settings_table_markdown
+from radicale_wcap.instance import Instance
+from radicale_wcap.server import Server
+from radicale_wcap.store import PROP_DESCRIPTION, PROP_NAME, create_default_calendar
+from radicale_wcap.verify import reindex_store, verify_store
 
 EXIT_ERROR = 1
 EXIT_DAMAGE = 3
@@ -35,7 +42,6 @@ def _read_password(args) -> str:
 
 
 def _instance(args):
-    from radicale_wcap.instance import Instance
     return Instance.from_file(args.config)
 
 
@@ -47,7 +53,6 @@ def _user_dict(user, instance) -> dict:
 
 # -- user
 def cmd_user_add(args) -> None:
-    from radicale_wcap.store import create_default_calendar
     instance = _instance(args)
     password = _read_password(args)
     instance.directory.add(args.name, password, email=args.email or "",
@@ -122,7 +127,6 @@ def _calendar_dict(instance, calid: str) -> dict:
         raise CliError("no such calendar %r" % calid)
     if record is None:
         record = instance.registry.register(calid_mod.to_path(calid))
-    from radicale_wcap.store import PROP_DESCRIPTION, PROP_NAME
     return {"calid": calid, "path": record.path, "caldav_url": record.path,
             "name": props.get(PROP_NAME, ""), "description": props.get(PROP_DESCRIPTION, ""),
             "tz": record.setting("tzid"), "primary_owner": record.owner,
@@ -138,7 +142,6 @@ def cmd_calendar_create(args) -> None:
     if owner != calid_mod.owner_of(args.calid) and instance.directory.get(owner) is None:
         raise CliError("no such user %r" % owner)
     if args.tz:
-        from radicale_wcap import timezones
         if not timezones.is_valid_tzid(args.tz):
             raise CliError("unknown time zone %r" % args.tz)
     instance.store.create_calendar(args.calid, owner=owner, name=args.name,
@@ -168,7 +171,6 @@ def cmd_calendar_set(args) -> None:
     if instance.store.calendar_props(args.calid) is None:
         raise CliError("no such calendar %r" % args.calid)
     if args.tz:
-        from radicale_wcap import timezones
         if not timezones.is_valid_tzid(args.tz):
             raise CliError("unknown time zone %r" % args.tz)
     if args.webname is not None:
@@ -234,7 +236,6 @@ def cmd_apikey_revoke(args) -> None:
 
 # -- store
 def cmd_verify(args) -> int:
-    from radicale_wcap.verify import verify_store
     instance = _instance(args)
     problems = verify_store(instance, log=print)
     if problems:
@@ -245,19 +246,16 @@ def cmd_verify(args) -> int:
 
 
 def cmd_reindex(args) -> None:
-    from radicale_wcap.verify import reindex_store
     instance = _instance(args)
     count = reindex_store(instance, log=print)
     print("reindexed %d calendar(s)" % count)
 
 
 def cmd_backup(args) -> None:
-    from radicale_wcap.backup import backup
     backup(_instance(args), args.destination)
 
 
 def cmd_serve(args) -> None:
-    from radicale_wcap.server import Server
     instance = _instance(args)
     server = Server(instance, host=args.host, port=args.port)
     for host, port in server.bound:
@@ -275,7 +273,6 @@ def cmd_serve(args) -> None:
 
 
 def cmd_settings(args) -> None:
-    from radicale_wcap.config import settings_table_markdown
     print(settings_table_markdown())
 
 

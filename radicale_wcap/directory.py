@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import argon2
 
 from radicale_wcap import calid as calid_mod
+from radicale_wcap import timezones
 from radicale_wcap.config import Settings
 from radicale_wcap.db import Database
 
@@ -71,7 +72,6 @@ def validate_email(email: str) -> None:
 
 
 def validate_tz(tz: str) -> None:
-    from radicale_wcap import timezones
     if not timezones.is_valid_tzid(tz):
         raise DirectoryError("unknown time zone %r" % tz)
 

@@ -24,6 +24,8 @@ from typing import Callable, Optional
 
 import vobject
 
+from radicale_wcap.config import SETTINGS
+
 # Not after a blank: that is a folded continuation, not a line of its own.
 _BEGIN_END = re.compile(r"^(?:[A-Za-z0-9-]+\.)?(BEGIN|END)[ \t]*:[ \t]*([A-Za-z0-9-]*)",
                         re.MULTILINE | re.IGNORECASE)
@@ -58,7 +60,6 @@ class ItemLimits:
 
     @classmethod
     def defaults(cls) -> "ItemLimits":
-        from radicale_wcap.config import SETTINGS
         values = {(s.section, s.option): s.default for s in SETTINGS}
         return cls.from_settings(lambda section, option: values[section, option])
 

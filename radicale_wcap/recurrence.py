@@ -41,6 +41,7 @@ import vobject
 from dateutil import rrule as du_rrule
 
 from radicale_wcap.timebudget import BudgetExceeded, bounded, deadline_in, expired
+from radicale_wcap.timezones import UnknownTimezone, get_zone
 
 logger = logging.getLogger("radicale.wcap.recurrence")
 
@@ -89,14 +90,12 @@ def _resolve_tzid(line, value):
         if not isinstance(v, dt.datetime):
             return v
         if v.tzinfo is None and tzid:
-            from radicale_wcap.timezones import UnknownTimezone, get_zone
             try:
                 return v.replace(tzinfo=get_zone(tzid[0]))
             except UnknownTimezone:
                 return v
         zone = getattr(v.tzinfo, "zone", None)
         if zone and hasattr(v.tzinfo, "localize"):
-            from radicale_wcap.timezones import UnknownTimezone, get_zone
             try:
                 return v.astimezone(get_zone(zone))
             except UnknownTimezone:
@@ -112,7 +111,6 @@ def _tzinfo(default_tz) -> dt.tzinfo:
     if default_tz is None:
         return UTC
     if isinstance(default_tz, str):
-        from radicale_wcap.timezones import get_zone
         return get_zone(default_tz)
     return default_tz
 

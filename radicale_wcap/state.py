@@ -15,6 +15,8 @@ from collections import OrderedDict
 from radicale_wcap import schema
 from radicale_wcap.config import data_folder, plugin_settings
 from radicale_wcap.db import Database
+from radicale_wcap.directory import Directory
+from radicale_wcap.registry import Registry
 
 _lock = threading.Lock()
 # Most recently used last; a process normally serves one store, tests many.
@@ -24,8 +26,7 @@ MAX_STORES = 8
 
 class Services:
     def __init__(self, configuration) -> None:
-        from radicale_wcap.directory import Directory
-        from radicale_wcap.registry import Registry
+        # Importing store.wiring runs the store package, which imports this module.
         from radicale_wcap.store.wiring import attach
 
         self.configuration = configuration

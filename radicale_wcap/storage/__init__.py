@@ -34,6 +34,7 @@ from radicale.storage import multifilesystem
 from radicale_wcap import calid as calid_mod
 from radicale_wcap import icalparse
 from radicale_wcap import radicale_compat
+from radicale_wcap import recurrence
 from radicale_wcap.state import services
 from radicale_wcap.storage import consistency
 from radicale_wcap.storage import privacy as privacy_hooks
@@ -86,7 +87,6 @@ def validate_item(configuration, vobject_item, text: Optional[str] = None) -> No
     _check_dates(vobject_item)
     if text is not None and not _text_has_rules(text):
         return
-    from radicale_wcap import recurrence
     s = services(configuration).settings
     try:
         recurrence.validate_rules(

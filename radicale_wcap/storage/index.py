@@ -26,10 +26,10 @@ from radicale import item as radicale_item
 from radicale.item import filter as radicale_filter
 
 from radicale_wcap import icalparse, radicale_compat
+from radicale_wcap import recurrence
 from radicale_wcap.ops import metrics
 from radicale_wcap.calid import normalize_path
 from radicale_wcap.db import Database
-from radicale_wcap.recurrence import epoch
 
 logger = logging.getLogger("radicale.wcap.index")
 
@@ -186,7 +186,7 @@ def alarm_triggers(vobject_item, spans: Sequence[Tuple[int, int]], limit: int = 
                         triggers.append(base + offset)
             else:
                 try:
-                    triggers.append(epoch(value))
+                    triggers.append(recurrence.epoch(value))
                 except (ValueError, OverflowError, TypeError, AttributeError):
                     continue
             if len(triggers) >= limit:
@@ -357,7 +357,6 @@ class ItemIndex:
 
     def _instances(self, vobject_item, path: str, href: str,
                    horizon_from: Optional[int]):
-        from radicale_wcap import recurrence
         base = max(time.time(), horizon_from or 0) + self.limits.horizon_days * 86400
         horizon = datetime.datetime.fromtimestamp(min(base, HORIZON_MAX), datetime.timezone.utc)
         try:

@@ -31,6 +31,7 @@ import vobject
 from radicale import storage as radicale_storage
 
 from radicale_wcap import calid as calid_mod
+from radicale_wcap import timezones
 from radicale_wcap.state import services
 from radicale_wcap.storage import batch as storage_batch
 from radicale_wcap.storage.consistency import calendar_of
@@ -339,7 +340,6 @@ class Batch:
 
 
 def _timezone_prop(tzid: str) -> str:
-    from radicale_wcap import timezones
     vtz = timezones.vtimezone(tzid)
     cal = vobject.iCalendar()
     cal.add(vtz)

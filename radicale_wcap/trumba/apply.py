@@ -32,6 +32,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
+from radicale_wcap import calid as calid_mod
 from radicale_wcap import store as store_mod
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.feed import Feed, FeedEvent
@@ -116,7 +117,6 @@ def plan_feed(feed: Feed, *, rows: Dict[str, object], origins: Dict[str, Origin]
     ``prepare(event)`` returns a Radicale item or raises ``ItemRefused``.
     Raises FeedRefused when the mass-delete guard trips.
     """
-    from radicale_wcap import calid as calid_mod
     plan = Plan()
     if feed.method == "CANCEL":
         for event in feed.events:

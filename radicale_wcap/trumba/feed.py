@@ -61,6 +61,7 @@ import vobject
 
 from radicale_wcap import recurrence
 from radicale_wcap.ical_text import fold
+from radicale_wcap.timezones import vtimezone
 from radicale_wcap.limits import ItemLimits, ItemOverLimits
 from radicale_wcap.trumba.codes import Code
 from radicale_wcap.trumba.report import Message
@@ -702,12 +703,11 @@ _VTIMEZONE_CACHE: dict[str, list[str]] = {}
 
 
 def _generated_vtimezone(tzid: str) -> list[str]:
-    """VTIMEZONE lines for an IANA zone, from radicale_wcap.timezones when present."""
+    """VTIMEZONE lines for an IANA zone, from radicale_wcap.timezones where it has one."""
     if tzid not in _VTIMEZONE_CACHE:
         try:
-            from radicale_wcap.timezones import vtimezone
             obj = vtimezone(tzid)
-        except Exception:  # not written yet, or refuses a zone zoneinfo knows
+        except Exception:  # it refuses a zone zoneinfo knows
             obj = _own_vtimezone(tzid)
         if obj is None:
             # A TZID nobody defines, on a property the feed keeps as it is (an X- or

@@ -24,6 +24,7 @@ import logging
 import vobject
 
 from radicale_wcap import recurrence
+from radicale_wcap import timezones
 from radicale_wcap.store import DELETE, Changed, ItemRefused, prepare_item
 from radicale_wcap.wcap import scheduling
 from radicale_wcap.wcap.backend import reading, require, resolve, writing
@@ -109,7 +110,6 @@ def _values(line):
     out = []
     for v in values:
         if isinstance(v, dt.datetime) and v.tzinfo is None and tzid:
-            from radicale_wcap import timezones
             v = v.replace(tzinfo=timezones.get_zone(tzid))
         out.append(v)
     return out

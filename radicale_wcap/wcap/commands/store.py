@@ -30,6 +30,7 @@ from radicale_wcap.wcap import scheduling
 from radicale_wcap.wcap.backend import reading, require, resolve, writing
 from radicale_wcap.wcap.commands import handler
 from radicale_wcap.wcap.commands.links import linked_from
+from radicale_wcap.wcap.components import output_components
 from radicale_wcap.wcap.compose import compose_component
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 from radicale_wcap.wcap.result import Result
@@ -152,7 +153,6 @@ def _blocks(vcal, start, end) -> bool:
 def _answer(ctx, params, calendar, stored, uid, kind) -> list:
     if params.get("fetch"):
         try:
-            from radicale_wcap.wcap.components import output_components
             return output_components(ctx, params, calendar, [stored])
         except ImportError:
             return [c for c in stored.vobject_item.getChildren()

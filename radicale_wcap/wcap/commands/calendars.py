@@ -45,10 +45,12 @@ from radicale_wcap.registry import WEBNAME
 from radicale_wcap.store import CalendarExists, CalendarNotFound
 
 from ..backend import require, resolve
+from ..calprops import calprops_for
 from ..errors import WcapErrno, WcapError
 from ..params import BadParam, parse_params, raw_request
 from ..result import CalendarLayer, Result
 from . import handler
+from .lists import subscribe
 from .table import COMMANDS
 
 logger = logging.getLogger("radicale.wcap.wcap.commands.calendars")
@@ -185,11 +187,9 @@ def createcalendar(ctx, params):
     # no-op when the storage plugin has already registered the new collection.
     change.apply(instance, calid, user, props=False)
     if params["subscribe"]:
-        from .lists import subscribe
         subscribe(instance, user, [calid])
     logger.info("WCAP createcalendar user=%s calid=%s", user, calid)
     calendar = resolve(ctx.backend, user, calid)
-    from ..calprops import calprops_for
     return Result(calendars=[CalendarLayer(calid, calprops_for(instance, calendar), errno=0)])
 
 

@@ -28,6 +28,7 @@ import vobject
 
 from .. import components as comps
 from ..backend import Calendar, reading, require, resolve
+from ..calprops import calprops_for
 from ..errors import WcapErrno, WcapError
 from ..result import CalendarLayer, Result
 from . import handler
@@ -48,10 +49,6 @@ def default_calid(ctx) -> str:
 
 
 def calendar_props(instance, calendar: Calendar) -> list:
-    try:
-        from ..calprops import calprops_for
-    except ImportError:  # pragma: no cover - the sessions engineer's module
-        return []
     try:
         return calprops_for(instance, calendar)
     except Exception:

@@ -22,6 +22,7 @@ import logging
 from radicale_wcap import calid as calid_mod
 
 from ..backend import resolve
+from ..calprops import calprops_for
 from ..errors import WcapErrno, WcapError
 from ..result import CalendarLayer, Result
 from . import handler
@@ -87,7 +88,6 @@ def target_user(ctx, params) -> str:
 
 
 def layers(ctx, calids: list[str]) -> list[CalendarLayer]:
-    from ..calprops import calprops_for
     instance = ctx.backend.instance
     out = []
     for calid in calids:

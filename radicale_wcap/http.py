@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http
 import io
 from typing import List, Optional, Tuple
 
@@ -26,6 +27,14 @@ def respond(start_response, status: str, headers: list, body: bytes) -> List[byt
     headers.append(("Content-Length", str(len(body))))
     start_response(status, headers)
     return [body]
+
+
+def status_line(status: int) -> str:
+    """The WSGI status line for a code, with its standard reason phrase."""
+    try:
+        return "%d %s" % (status, http.HTTPStatus(status).phrase)
+    except ValueError:
+        return "%d Unknown" % status
 
 
 def content_length(environ) -> Optional[int]:

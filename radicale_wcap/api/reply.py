@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from radicale_wcap.http import status_line  # noqa: F401 (the door's name for it)
+
 
 class Reply(NamedTuple):
     status: int
@@ -17,19 +19,7 @@ class Reply(NamedTuple):
     body: bytes
 
 
-# The reason phrases the two doors use; WSGI needs one on the status line.
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
-           401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large",
-           415: "Unsupported Media Type", 500: "Internal Server Error",
-           507: "Insufficient Storage"}
-
-
 def json_reply(status: int, data, headers: tuple = ()) -> Reply:
     body = json.dumps(data, ensure_ascii=False).encode("utf-8")
     return Reply(status, (("Content-Type", "application/json; charset=utf-8"),) + tuple(headers),
                  body)
-
-
-def status_line(status: int) -> str:
-    return "%d %s" % (status, REASONS.get(status, "Unknown"))

@@ -23,7 +23,8 @@ from radicale_wcap import auth
 from radicale_wcap import store as store_mod
 from radicale_wcap import timezones
 from radicale_wcap.db import is_disk_full
-from radicale_wcap.http import basic_credentials, content_length, read_body, respond
+from radicale_wcap.http import (basic_credentials, content_length, read_body, respond,
+                                status_line)
 from radicale_wcap.ops.access import note
 from radicale_wcap.trumba import apply as apply_mod
 from radicale_wcap.trumba import subscription
@@ -42,9 +43,6 @@ NUMERIC = re.compile(r"calendar\.([0-9]{1,12})\Z")
 XML_TYPE = "text/xml; charset=utf-8"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 CHALLENGE = ("WWW-Authenticate", 'Basic realm="Calendar feed import", charset="UTF-8"')
-STATUS_LINES = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized",
-                403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed",
-                500: "500 Internal Server Error", 507: "507 Insufficient Storage"}
 _DELTA = {"true": True, "false": False, "": False}
 
 
@@ -90,13 +88,13 @@ class TrumbaDoor:
             else:
                 logger.exception("Feed %s %s failed", method, path)
                 status, detail = 500, "internal error"
-            return respond(start_response, STATUS_LINES[status], [("Content-Type", XML_TYPE)],
+            return respond(start_response, status_line(status), [("Content-Type", XML_TYPE)],
                            render_server_error(status, detail + "; nothing was imported, the "
                                                "calendar is as it was before this request"))
 
     # -- the pieces
     def _xml(self, start_response, status: int, messages: List[Message], headers=()):
-        return respond(start_response, STATUS_LINES[status],
+        return respond(start_response, status_line(status),
                        [("Content-Type", XML_TYPE), *headers], render_response(messages))
 
     def _calendar(self, path: str):

@@ -21,7 +21,6 @@ file over ``[wcap] max_import_size``; 28/29/30 for the calendar.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import itertools
 import logging
@@ -39,7 +38,6 @@ from radicale_wcap.store import WRITE, ItemRefused, prepare_item
 
 from ..backend import require, resolve, writing
 from ..errors import WcapErrno, WcapError
-from ..params import check_stored
 from ..render.xml import ELEMENT_NAMES
 from ..result import Prop, Result
 from ..spool import SpoolError, spool_of
@@ -60,7 +58,6 @@ LIST_TEXT_PROPERTIES = {"CATEGORIES", "RESOURCES"}
 # builds a component per BEGIN and then recurses per level (30,000 nested VALARMs took
 # 5 s before its RecursionError), so deeper files are refused before it sees them.
 MAX_DEPTH = 8
-DATED_PROPERTIES = ("dtstart", "dtend", "due", "recurrence-id", "rdate", "exdate")
 _FOLD = re.compile(r"\r?\n[ \t]")
 _BEGIN_END = re.compile(r"^[ \t]*(?:[A-Za-z0-9-]+\.)?(BEGIN|END)[ \t]*[;:]",
                         re.IGNORECASE | re.MULTILINE)
@@ -175,7 +172,6 @@ def calendar_objects(data: bytes, content_in: str, limits=None) -> list:
             elif kind in IMPORTED_KINDS:
                 if "uid" not in component.contents or not component.uid.value.strip():
                     raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "%s without UID" % kind)
-                _check_dates(component)
                 groups.setdefault(component.uid.value, []).append(component)
     objects = []
     for components in groups.values():
@@ -187,24 +183,6 @@ def calendar_objects(data: bytes, content_in: str, limits=None) -> list:
             vcalendar.add(component)
         objects.append(vcalendar)
     return objects
-
-
-def _check_dates(component) -> None:
-    """The store's margin (`params.check_stored`): 99991231T230000 in Los Angeles has no
-    UTC instant, and the index failed on it after the file was written."""
-    for name in DATED_PROPERTIES:
-        for line in component.contents.get(name, []):
-            values = line.value if isinstance(line.value, list) else [line.value]
-            for value in values:
-                if isinstance(value, tuple):  # an RDATE period
-                    value = value[0]
-                if not isinstance(value, dt.date):
-                    continue  # not a date: prepare_item refuses it with its own reason
-                try:
-                    check_stored(value)
-                except ValueError as e:
-                    raise WcapError(WcapErrno.WRITE_IMPORT_FAILED, "%s %s: %s"
-                                    % (name.upper(), value, e)) from None
 
 
 def _zones_used(components: Iterable) -> set[str]:

@@ -43,6 +43,10 @@ class CalendarLocks:
         """The mode this thread holds ``path`` in ('' when not held)."""
         return getattr(self._held, "modes", {}).get(path, "")
 
+    def holding_any(self) -> bool:
+        """Whether this thread holds some calendar's lock already."""
+        return bool(getattr(self._held, "modes", None))
+
     @contextlib.contextmanager
     def hold(self, paths: Iterable[str], mode: str) -> Iterator[List[str]]:
         """Lock every calendar of ``paths`` (sorted, each once) in ``mode``.

@@ -218,12 +218,13 @@ class ConsistentStorage:
 
         Only an item that is still exactly what the batch wrote is touched."""
         undone = 0
+        collections = {path: self.calendar_at(path) for path in {e.path for e in entries}}
         touched: dict = {}
         # What the batch added goes first: on a disk the batch filled, that makes the
         # room that restoring what it changed or deleted needs.
         added = [e for e in reversed(entries) if e.old is None]
         for entry in added + [e for e in reversed(entries) if e.old is not None]:
-            collection = self.calendar_at(entry.path)
+            collection = collections[entry.path]
             if collection is None:
                 continue
             touched.setdefault(entry.path, (collection, set()))[1].add(entry.href)

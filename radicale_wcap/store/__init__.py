@@ -176,11 +176,7 @@ class CalendarStore:
             yield self._discover(path)
 
     def _discover(self, path: str):
-        path = calid_mod.normalize_path(path)
-        found = next(iter(self.storage.discover(path)), None)
-        if isinstance(found, radicale_storage.BaseCollection) and found.tag:
-            return found
-        return None
+        return self.storage.calendar_at(calid_mod.normalize_path(path))
 
     # -- calendars
     def create_calendar(self, calid: str, *, owner: Optional[str] = None,

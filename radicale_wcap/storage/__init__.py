@@ -45,7 +45,7 @@ logger = logging.getLogger("radicale.wcap.storage")
 
 # Set on items that prepare_item() has already checked, so upload() does not
 # parse and check them a second time.
-VALIDATED = consistency.VALIDATED
+VALIDATED = "_radicale_wcap_validated"
 
 
 #: The name caldav_guard catches; size limits are refused with the same class.

@@ -46,9 +46,6 @@ logger = logging.getLogger("radicale.wcap.storage.consistency")
 #: The request name of recovery writes (a rollback is nobody's own edit).
 RECOVERY = "batch-recovery"
 
-# The attribute storage.prepare_item sets on checked items (storage/__init__.py).
-VALIDATED = "_radicale_wcap_validated"
-
 _batch = threading.local()
 
 TIDY_INTERVAL = 3600.0

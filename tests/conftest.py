@@ -23,6 +23,7 @@ import pytest
 from radicale_wcap.instance import Instance
 from radicale_wcap.middleware import make_app
 from radicale_wcap.state import forget
+from tests import pgserver
 
 TEST_PASSWORD = "secret-pass"
 
@@ -188,3 +189,17 @@ def live(tmp_path_factory):
     server = LiveServer(str(tmp_path_factory.mktemp("live")))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL (tests/pgserver.py), stopped and removed at the end."""
+    yield pgserver.shared()
+    pgserver.stop_shared()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty PostgreSQL database for one test, dropped after it."""
+    with pg_server.database() as url:
+        yield url

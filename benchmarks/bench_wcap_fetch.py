@@ -2,7 +2,7 @@
 calendar-query REPORT for the same week (target: WCAP >= 10x faster), plus requests
 per second with 4 concurrent WCAP clients (informational).
 
-The fetch is what Lightning sends for its week view (wcap-clients.md §2.2):
+The fetch is what Lightning sends for its week view (docs/wcap-clients.md#lightning-fetch):
 recurring=1, compressed=1, text/calendar, with an existing session (logged in once).
 Warm rows repeat it (Lightning re-polls the same week); the cold row restarts both
 servers first, so ours answers without its output cache (wcap/output_cache.py).

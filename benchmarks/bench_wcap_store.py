@@ -2,10 +2,10 @@
 the same server and store (target: a WCAP store no slower than 1.5x a PUT, i.e.
 speed-up >= 0.67), plus stores per second.
 
-The store is what Lightning sends for a new event (wcap-clients.md §2.3): storetype=1,
-fetch=1, the whole tail, text/calendar. Events go a year after the query week, so the
-other benchmarks' REPORT rows stay comparable. ``python -m benchmarks.bench_wcap_store``
-runs just this module through the harness.
+The store is what Lightning sends for a new event (docs/wcap-clients.md#lightning-store):
+storetype=1, fetch=1, the whole tail, text/calendar. Events go a year after the query week,
+so the other benchmarks' REPORT rows stay comparable. ``python -m
+benchmarks.bench_wcap_store`` runs just this module through the harness.
 """
 
 from __future__ import annotations

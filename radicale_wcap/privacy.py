@@ -6,7 +6,7 @@ an item and everyone else a shadow of it: a private one as busy time only, a
 confidential one as its date and time only. The manual's errno 47 MUSTBEOWNER_OPERATION
 is there for them ("probably related to private or confidential component"), and
 Lightning, reading another user's calendar over WCAP, got these components without
-their SUMMARY (wcap-clients.md §4, parseItems). Without this module a user granted
+their SUMMARY (docs/wcap-clients.md#component-answers). Without this module a user granted
 read saw their full text through WCAP, CalDAV, the JSON API and the feeds.
 
 Who sees everything: the calendar's primary owner, its owners list, and administrators

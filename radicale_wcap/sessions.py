@@ -3,8 +3,8 @@
 Ids are 43 letters and digits from ``secrets`` (about 256 bits): Lightning puts
 them in URLs without encoding, and older clients cut the id out of the login
 answer with ``WCAP-SESSION-ID:(\\w+)`` or take a leading ``-`` for a failed login
-(wcap-clients issue), so no ``-`` or ``_``. Only a SHA-256 of each id is stored, so
-a copy of the database does not hand out live sessions. An id expires after an
+(docs/wcap-clients.md#other-clients), so no ``-`` or ``_``. Only a SHA-256 of each id is
+stored, so a copy of the database does not hand out live sessions. An id expires after an
 idle time and after a maximum lifetime; logout deletes it. ``last_seen`` is
 written at most every few seconds so that a busy client does not turn every
 read into a database write, and best-effort (``Database.bookkeeping``): on a

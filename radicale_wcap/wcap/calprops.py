@@ -12,13 +12,14 @@ Where each value comes from:
   (they must not live where a CalDAV PROPPATCH could change them);
 * last-modified: the newest file of the collection (Radicale's own ``last_modified``);
 * ``X-S1CS-CALPROPS-COMMON-NAME``: the primary owner's ``cn`` from the directory
-  (Lightning's fallback display name and organizer CN, wcap-clients.md §3.3);
+  (Lightning's fallback display name and organizer CN,
+  docs/wcap-clients.md#calprops-answer);
 * ``X-NSCP-CALPROPS-READ``/``-WRITE``: the manual's prose ("0 = cannot read, 1 = can
   read") for the requester, not its example's opaque ``999``.
 
 ``X-NSCP-CALPROPS-RELATIVE-CALID`` is the calid exactly as the client sent it: Lightning
-keys the answer on it (wcap-clients.md §3.3, §4.6). For a ``mailto:`` request it carries
-``X-S1CS-EMAIL`` as in [63]'s example.
+keys the answer on it (docs/wcap-clients.md#default-calid). For a ``mailto:`` request it
+carries ``X-S1CS-EMAIL`` as in [63]'s example.
 """
 
 from __future__ import annotations
@@ -44,13 +45,12 @@ def _stamp(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _created(instance, path: str) -> Optional[dt.datetime]:
-    # CalendarRecord does not carry the column; the registry's table does.
-    row = instance.registry.db.query_one("SELECT created FROM calendars WHERE path = ?",
-                                         (path,))
-    if row is None or row["created"] is None:
+def _created(instance, record) -> Optional[dt.datetime]:
+    if not record.registered:  # it may have been since the request looked it up
+        record = instance.registry.get(record.path) or record
+    if record.created is None:
         return None
-    return dt.datetime.fromtimestamp(float(row["created"]), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(float(record.created), dt.timezone.utc)
 
 
 def calprops_for(instance, calendar: Calendar, *, handle: Any = None) -> list[Prop]:
@@ -64,7 +64,7 @@ def calprops_for(instance, calendar: Calendar, *, handle: Any = None) -> list[Pr
     meta = dict(found.meta) if found is not None else {}
     modified = found.last_modified if found is not None else None
     record = calendar.record
-    created = _created(instance, calendar.path)
+    created = _created(instance, record)
     created = created or modified
     modified = modified or created
     owner = instance.directory.get(record.owner) if record.owner else None

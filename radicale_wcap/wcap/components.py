@@ -6,7 +6,7 @@ that each request parameter means the same thing everywhere:
 
 * ``recurring=1`` ([Q4]/[63]): the master with its rule lines plus its RECURRENCE-ID
   exceptions, unexpanded. Lightning always sends it and folds exceptions into the master
-  itself (wcap-clients.md §4 quirk 10).
+  itself (docs/wcap-clients.md#recurring).
 * ``recurring=0`` (the [Q4] default): one component per instance, each with its
   RECURRENCE-ID. ``compressed=0`` drops RRULE/RDATE/EXRULE/EXDATE from the instances
   (the Result contract); ``compressed=1`` keeps them, as the manual's compressed form.
@@ -14,13 +14,15 @@ that each request parameter means the same thing everywhere:
   "Recurrence Handling": default 60) when the request has no end; the range bounds the
   rest, and `radicale_wcap.recurrence` caps both count and time.
 * Times go out in UTC (manual "Time Zones"), or as local time with ``TZID=<tzidout>``
-  (a zone get_all_timezones lists, which Lightning accepts, quirk 9); all-day values as
-  ``VALUE=DATE``; floating values stay floating. The stored zone of DTSTART/DTEND/DUE is
-  kept in ``X-NSCP-DTSTART-TZID`` / ``X-NSCP-DTEND-TZID`` / ``X-NSCP-DUE-TZID``, which is
-  how Lightning shows UTC times in the event's own zone (§3.3).
+  (a zone get_all_timezones lists, which Lightning accepts, docs/wcap-clients.md#times);
+  all-day values as ``VALUE=DATE``; floating values stay floating. The stored zone of
+  DTSTART/DTEND/DUE is kept in ``X-NSCP-DTSTART-TZID`` / ``X-NSCP-DTEND-TZID`` /
+  ``X-NSCP-DUE-TZID``, which is how Lightning shows UTC times in the event's own zone
+  (docs/wcap-clients.md#component-answers).
 * ``emailorcalid`` ([Q4]): 1 -> ``mailto:`` value plus ``X-S1CS-CALID``; 0 -> calid
   value plus ``X-S1CS-EMAIL``. Only addresses of known users get a calid; Lightning tells
-  its own events from invitations by ``X-S1CS-CALID`` alone (§3.3).
+  its own events from invitations by ``X-S1CS-CALID`` alone
+  (docs/wcap-clients.md#component-answers).
 * ``relativealarm=1``: TRIGGERs as durations from the start (Lightning); 0: absolute UTC
   ``VALUE=DATE-TIME`` triggers, as the manual's examples print them.
 * ``compstate`` (Table 7-7): `COMPSTATE_RULES`, evaluated for the requesting user.

@@ -494,7 +494,7 @@ def _apply_scalars(params, comp, kind) -> None:
         if params["status"] is not None:
             comp.add("status").value = STATUS_CODES[params["status"]]
     elif "status" not in comp.contents:
-        # wcap-clients.md §2.3: the default is 0 for events and 3 for todos.
+        # docs/wcap-clients.md#lightning-store: the default is 0 for events and 3 for todos.
         comp.add("status").value = "CONFIRMED" if kind == "event" else "NEEDS-ACTION"
     if sent("transparent") and kind == "event":
         comp.contents.pop("transp", None)

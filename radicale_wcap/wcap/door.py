@@ -2,7 +2,7 @@
 
 GET and POST (form-encoded bodies too) go to the dispatcher; every answer is
 HTTP 200, because Lightning treats any other status as a network failure
-(wcap-clients.md §3.1) and carries errors as ``X-NSCP-WCAP-ERRNO``.
+(docs/wcap-clients.md#response-parsing) and carries errors as ``X-NSCP-WCAP-ERRNO``.
 
 The default bases are ``/``, ``/wcap/`` (Sun's and Oracle's) and ``/davserver/wcap/``
 (Oracle Calendar Server 7/8's). Repeated slashes count as one: Lightning appends the

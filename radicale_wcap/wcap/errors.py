@@ -9,10 +9,10 @@ Raise ``WcapError(WcapErrno.X, "detail for the log")`` anywhere below the dispat
 (always HTTP 200, ``X-NSCP-WCAP-ERRNO`` in the body). ``detail`` goes to the log only and
 must never hold a password or a session id.
 
-Numbers with special client behaviour (wcap-clients.md §3.2): 1 makes Lightning log in
-again and repeat the request forever, so it means *only* "invalid or expired session";
-9 and 59 are "not found" for fetch*_by_id; 28 on fetchcomponents_by_range makes the
-client fall back to free/busy; logout must answer -1.
+Numbers with special client behaviour (docs/wcap-clients.md#errno-handling): 1 makes
+Lightning log in again and repeat the request forever, so it means *only* "invalid or
+expired session"; 9 and 59 are "not found" for fetch*_by_id; 28 on fetchcomponents_by_range
+makes the client fall back to free/busy; logout must answer -1.
 """
 
 from enum import IntEnum

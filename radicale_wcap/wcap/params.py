@@ -1,7 +1,8 @@
 """WCAP parameter values: raw request parsing and one parser per value type.
 
 The manual (ch. 7, "Recurrence Handling", "Time Zones", each command's parameter table)
-and wcap-clients.md §4.7-4.9 define the wire forms; this module turns them into Python
+and real clients (docs/wcap-clients.md#list-parameters, docs/wcap-clients.md#mod-and-rid,
+docs/wcap-clients.md#times) define the wire forms; this module turns them into Python
 values so that handlers never see text:
 
 * `raw_request(query, body, content_type)` -> ``{key: [raw value, ...]}``. Values stay
@@ -20,7 +21,7 @@ values so that handlers never see text:
   ``repeat=True`` parameters (``cal`` of set_calprops) keep one entry per occurrence,
   scalars keep the last occurrence.
 * No length cap: the manual's 1,024-character note is a warning, and clients send long
-  ``desc`` values in the query (wcap-clients.md §4.19).
+  ``desc`` values in the query (docs/wcap-clients.md#long-queries).
 
 Types (each a small class with ``parse(raw) -> value``; a bad value raises
 ``ValueError`` that `parse_params` turns into the command's bad-parameter errno):

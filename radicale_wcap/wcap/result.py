@@ -34,7 +34,7 @@ get_calprops / search_calprops
     ``calendars`` with ``props`` only. `Prop` names are the full iCalendar names
     (``X-NSCP-CALPROPS-RELATIVE-CALID``, ``X-NSCP-CALPROPS-ACCESS-CONTROL-ENTRY`` may
     repeat). text/xml gives each calendar its own ``<iCal>`` with its own errno
-    element, which is how Lightning checks them (wcap-clients.md §3.2).
+    element, which is how Lightning checks them (docs/wcap-clients.md#errno-handling).
 
 get_freebusy
     ``calendars`` whose ``components`` hold one vobject ``VFREEBUSY`` each (DTSTART,

@@ -59,7 +59,8 @@ NO_AUTHORITY = "3.8;No authority;%s"
 
 def wants_mail(params) -> bool:
     """Lightning sends smtp=0&smtpNotify=0&notify=0 when it does NOT want mail
-    (wcap-clients.md §2.3 item 14, §2.4); otherwise the server (Sun's GSE) notifies."""
+    (docs/wcap-clients.md#lightning-store, item 14); otherwise the server (Sun's GSE)
+    notifies."""
     if params.get("notify"):
         return True
     return params.get("smtp") is not False and params.get("smtpNotify") is not False

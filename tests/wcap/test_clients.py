@@ -1,8 +1,8 @@
 """WCAP driven the way each kind of real client drives it, in-process and against a
 real server: its parameter order and encoding, and its way of reading the answer.
 
-* Lightning (wcap-clients.md §2): ``encodeURIComponent`` values, fmt-out always sent,
-  text/calendar read by an iCalendar parser, text/xml by a DOM parser.
+* Lightning (docs/wcap-clients.md#requests): ``encodeURIComponent`` values, fmt-out always
+  sent, text/calendar read by an iCalendar parser, text/xml by a DOM parser.
 * Clients written against Calendar Server 6.x / Oracle CS 7-8 (the WCapCal Android
   client, OpenSync's wcaptool): ``login.wcap?user=..&password=..`` without fmt-out,
   answers cut out of the text/calendar body with regexes.
@@ -172,7 +172,8 @@ CALDAV_EXPAND = """<?xml version="1.0" encoding="utf-8"?>
 
 def _store_weekly_berlin(server, user: str, sid: str, uid: str) -> WcapAnswer:
     """Thunderbird's storeevents for a new weekly 09:00 Europe/Berlin meeting made in
-    January: UTC times plus tzid, in Lightning's parameter order (wcap-clients.md §2.3)."""
+    January: UTC times plus tzid, in Lightning's parameter order
+    (docs/wcap-clients.md#lightning-store)."""
     return server.wcap(
         f"/storeevents.wcap?appid=mozilla-calendar&id={sid}"
         "&dtstart=20240116T080000Z&dtend=20240116T090000Z&isAllDay=0"

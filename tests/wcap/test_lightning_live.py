@@ -1,6 +1,7 @@
 """Lightning's whole session against a real server, with its exact URLs
-(wcap-clients.md §2: version, login, get_userprefs + gettime + get_all_timezones,
-get_calprops, fetchcomponents_by_range, get_freebusy with mailto:, logout)."""
+(docs/wcap-clients.md#lightning-login and the sections after it: version, login,
+get_userprefs + gettime + get_all_timezones, get_calprops, fetchcomponents_by_range,
+get_freebusy with mailto:, logout)."""
 
 from __future__ import annotations
 

@@ -2,14 +2,14 @@
 
 Both answer one `CalendarLayer` per calendar, its properties from `calprops_for`; the
 XML renderer gives each its own ``<iCal>`` with its own errno, which is how Lightning
-reads them (wcap-clients.md §3.2).
+reads them (docs/wcap-clients.md#errno-handling).
 
 get_calprops
     Properties need the ``read_props`` operation (``p:r``). Per calendar: denied ->
     28, missing -> 29, malformed calid -> 30, and the other calendars are still
     answered. The manual's own numbers for these layers (1 and 2 in ``layer_errno``)
     are not used: Lightning takes any errno 1 for an expired session and logs in
-    again, forever (wcap-clients.md §3.2, §4.1). A failed layer keeps its
+    again, forever (docs/wcap-clients.md#always-http-200). A failed layer keeps its
     ``X-NSCP-CALPROPS-RELATIVE-CALID`` so a client can tell which calid failed.
     ``invitecount=1`` ([63]) adds ``X-S1CS-CALPROPS-INVITATION-COUNT`` to each layer
     whose components the user may read (`invitation_count`).
@@ -21,10 +21,10 @@ get_calprops
 search_calprops
     Candidates are the registry's calendars and the calendars on disk (a store
     written by plain Radicale has unregistered ones). The manual's ``calid`` is a
-    boolean flag here (Lightning sends ``calid=1``, wcap-clients.md §2.5); when both
-    ``name`` and ``primaryOwner`` are 0 the calid is searched regardless. searchOpts:
-    0 contains, 1 begins with, 2 ends with, 3 exact (case-insensitive: calids and
-    user names are matched as users type them). Calendars whose properties the user
+    boolean flag here (Lightning sends ``calid=1``, docs/wcap-clients.md#lightning-search);
+    when both ``name`` and ``primaryOwner`` are 0 the calid is searched regardless.
+    searchOpts: 0 contains, 1 begins with, 2 ends with, 3 exact (case-insensitive: calids
+    and user names are matched as users type them). Calendars whose properties the user
     may not read are left out without an error; at most ``maxResults`` are returned.
 """
 

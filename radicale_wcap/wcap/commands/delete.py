@@ -2,12 +2,13 @@
 (Tables 7-14, 7-16, 7-18).
 
 By id: ``uid``/``rid``/``mod`` lists; Lightning sends **one** ``mod`` for a whole uid/rid
-list (wcap-clients.md §2.4), so a single mod applies to every entry. ``rid=0`` is the
-whole series. ``mod`` per "Deleting or Modifying Recurring Components": 1 THISINSTANCE
-(an EXDATE), 2 THISANDFUTURE (the rules end before ``rid``), 3 THISANDPRIOR (EXDATEs up
-to ``rid``), 4 THISANDALL. Something already gone is 59 COMPONENT_NOT_FOUND, which
-Lightning hides (§4 quirk 15). Per entry the answer carries ``delete_layer_errno`` and
-``delete_event_count``/``delete_todo_count`` (occurrences removed); the iCalendar/XML
+list (docs/wcap-clients.md#lightning-delete), so a single mod applies to every entry.
+``rid=0`` is the whole series. ``mod`` per "Deleting or Modifying Recurring Components": 1
+THISINSTANCE (an EXDATE), 2 THISANDFUTURE (the rules end before ``rid``), 3 THISANDPRIOR
+(EXDATEs up to ``rid``), 4 THISANDALL. Something already gone is 59 COMPONENT_NOT_FOUND,
+which Lightning hides (docs/wcap-clients.md#not-found). Per entry the answer carries
+``delete_layer_errno`` and ``delete_event_count``/``delete_todo_count`` (occurrences
+removed); the iCalendar/XML
 answer a status component per deleted UID, as the manual's example.
 
 All entries of one request are validated first and written as one batch of the store

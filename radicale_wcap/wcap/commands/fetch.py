@@ -8,7 +8,8 @@ then its components (shaped by `components.output_components`), and a layer errn
 readable (28) fails its own layer only: "If a calendar cannot be accessed or is missing,
 the error number is appended" (manual, each fetch's "Error Codes"). Reading components
 needs the ``read`` operation; a user with only free/busy access gets 28 for the layer,
-which is what makes Lightning fall back to get_freebusy (wcap-clients.md §3.2).
+which is what makes Lightning fall back to get_freebusy
+(docs/wcap-clients.md#errno-handling).
 
 Every selection is an index query (range, UID, last-modified, alarm trigger); no
 command lists a calendar's files to answer.
@@ -186,7 +187,7 @@ KIND_OF_TYPE = {"event": ("VEVENT",), "todo": ("VTODO",), "all": ("VEVENT", "VTO
 @handler("fetch_deletedcomponents")
 def fetch_deletedcomponents(ctx, params) -> Result:
     """Tombstones whose deletion time is in [dtstart, dtend] (Lightning sends its last
-    sync stamp and the server time now, wcap-clients.md §2.2)."""
+    sync stamp and the server time now, docs/wcap-clients.md#lightning-fetch)."""
     instance = ctx.backend.instance
     start, end = _bounds(params)
     since, until = comps.timestamp(start), comps.timestamp(end)
@@ -221,9 +222,10 @@ def by_id(ctx, params, kind: str) -> Result:
 
     ``rid`` 0 (None) means the whole component; otherwise ``mod`` picks the instances:
     1 this one, 2 this and future, 3 this and prior, 4 all ("Recurrence Handling").
-    Lightning sends one ``mod`` for a whole list (wcap-clients.md §2.4). Nothing found ->
-    59 COMPONENT_NOT_FOUND, the answer on which Lightning retries fetchevents_by_id as
-    fetchtodos_by_id (quirk 15), also when the UID is a component of the other kind.
+    Lightning sends one ``mod`` for a whole list (docs/wcap-clients.md#lightning-delete).
+    Nothing found -> 59 COMPONENT_NOT_FOUND, the answer on which Lightning retries
+    fetchevents_by_id as fetchtodos_by_id (docs/wcap-clients.md#not-found), also when the
+    UID is a component of the other kind.
     """
     instance = ctx.backend.instance
     uids = params["uid"]

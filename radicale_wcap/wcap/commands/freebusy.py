@@ -2,9 +2,9 @@
 VFREEBUSY each.
 
 * ``calid``: a list; ``mailto:addr`` resolves to that user's calendar (the [Q4] form
-  Lightning's attendee dialog sends, wcap-clients.md §4.14); an unknown address or
-  calendar is errno 29 in its layer, a denial (no ``f`` and no ``r``) is 28, and the
-  other calendars are still answered (overall errno: 0 if any worked, else the first
+  Lightning's attendee dialog sends, docs/wcap-clients.md#freebusy-by-address); an unknown
+  address or calendar is errno 29 in its layer, a denial (no ``f`` and no ``r``) is 28, and
+  the other calendars are still answered (overall errno: 0 if any worked, else the first
   layer's).
 * ``mail`` ([Q4]): each address is answered exactly as ``calid=mailto:addr`` (the
   user's default calendar, layer named ``mailto:addr``), so there is one resolution
@@ -50,8 +50,8 @@ VFREEBUSY each.
   print a bare local time. A UTC name (``UTC``, ``GMT``, ``Z``, ``Zulu``) keeps ``Z``
   times. The periods are always UTC ``start/end``: RFC 5545 3.8.2.6 requires UTC in
   FREEBUSY, and Lightning splits each ``<FB>`` at ``/`` and parses both halves as
-  DATE-TIME (wcap-clients.md §3.3). A zone `timezones` does not list (``Factory``) is
-  refused by the parameter parser: errno 39, before any work.
+  DATE-TIME (docs/wcap-clients.md#freebusy-answer). A zone `timezones` does not list
+  (``Factory``) is refused by the parameter parser: errno 39, before any work.
 * Each layer carries the calendar's properties when the user may read them (the
   manual's example prints them before the VFREEBUSY).
 """

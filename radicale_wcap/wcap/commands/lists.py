@@ -1,9 +1,10 @@
 """list, list_subscribed, subscribe_calendars, unsubscribe_calendars (WCAP 3.x, [Q1]/[Q4]).
 
 The subscribed list is the user's ``icsSubscribed`` preference in the form get_userprefs
-shows and Lightning parses (wcap-clients.md §3.3): ``calid$name`` parts joined by ``,``;
-Lightning ignores a part without ``$``, so every part we write has one. Keeping it in the
-preference means set_userprefs, get_userprefs and these commands can never disagree.
+shows and Lightning parses (docs/wcap-clients.md#userprefs-answer): ``calid$name`` parts
+joined by ``,``; Lightning ignores a part without ``$``, so every part we write has one.
+Keeping it in the preference means set_userprefs, get_userprefs and these commands can
+never disagree.
 
 The owned list ("list") is every calendar whose primary owner is the user or whose
 owners include the user. Both answer each calendar's properties, like get_calprops; a

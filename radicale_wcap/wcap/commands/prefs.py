@@ -6,7 +6,7 @@ Every preference of the manual's example that this server can fill truthfully is
 server preferences the manual's description lists are `SERVER_PREFS`.
 
 ``userid``: the manual reserves it for administrators, but Lightning sends its own
-login name on every login (wcap-clients.md §2.1 #3, §4.5), so asking for oneself is
+login name on every login (docs/wcap-clients.md#own-userprefs), so asking for oneself is
 allowed; another user's preferences need an administrator (errno 44
 USERPREFS_ACCESS_DENIED), and an unknown user is errno 61 GET_USERPREFS_FAILED.
 

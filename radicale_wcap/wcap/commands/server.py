@@ -1,9 +1,10 @@
 """Commands that need no calendar store: version, gettime, ping, get_guids.
 
 * ``version`` (Table 7-43): ``X-NSCP-WCAPVERSION:3.0.0``. Lightning refuses a major
-  version below 3 ("Insufficient WCAP version", wcap-clients.md §3.3), so the manual's
-  ``1.0.0`` cannot be used; the CS 6 docs say CS 6 "supports WCAP 3.0". The [LC-old]
-  provider also required ``X-NSCP-SERVERVERSION`` (and PRODID, which every answer has).
+  version below 3 ("Insufficient WCAP version", docs/wcap-clients.md#version-answer), so the
+  manual's ``1.0.0`` cannot be used; the CS 6 docs say CS 6 "supports WCAP 3.0". The
+  [LC-old] provider also required ``X-NSCP-SERVERVERSION`` (and PRODID, which every
+  answer has).
   The server version is the ``server_version`` setting, else the package version.
 * ``gettime`` ([Q4]): ``X-NSCP-WCAPTIME`` in UTC (``...Z``) by default, which Lightning
   uses to correct its clock; with ``tzidout`` the local time of that zone without ``Z``,

@@ -5,17 +5,17 @@ login
     reads both). Credentials go through `radicale_wcap.auth.verify`, which refuses a
     user's logins for a growing while after each failure, without holding the worker;
     a failure is errno 1 LOGIN_FAILED, the number Lightning answers with a new password
-    prompt (wcap-clients.md §2.1). Right credentials whose session can not be recorded
-    (a full disk) are errno 53, "all errors from a write to the database (internal
-    error)": the table's ``failed`` for login, not 1, which would have the user retype a
-    right password. Every successful login creates a new id (an ``id``
+    prompt (docs/wcap-clients.md#lightning-login). Right credentials whose session can not
+    be recorded (a full disk) are errno 53, "all errors from a write to the database
+    (internal error)": the table's ``failed`` for login, not 1, which would have the user
+    retype a right password. Every successful login creates a new id (an ``id``
     sent along is never reused: no session fixation). Ids are letters and digits only
     (`radicale_wcap.sessions`).
 
     Answer: ``X-NSCP-WCAP-SESSION-ID`` first, then ``-USER-ID`` (WCapCal cuts the id
     out between those two), ``-CALENDAR-ID`` and ``X-NSCP-RECURRENCE-BOUND``
-    (Lightning's COUNT for infinite rules, wcap-clients.md §3.3). text/xml gives the
-    same as elements (php-wcap-client reads ``<X-NSCP-WCAP-SESSION-ID>``).
+    (Lightning's COUNT for infinite rules, docs/wcap-clients.md#login-answer). text/xml
+    gives the same as elements (php-wcap-client reads ``<X-NSCP-WCAP-SESSION-ID>``).
 
     ``refresh`` (manual): 1 = "only the session identifier", the default for
     text/calendar and text/xml; 0 = "everything", the default for text/js. The
@@ -26,14 +26,15 @@ login
     The manual's refresh=0 answer is an HTTP 302 to Calendar Express's ``main.html``,
     and ``fmt-out=text/html`` logs into that UI. Neither is served: there is no
     Calendar Express here, and Lightning treats any status but 200 as a network
-    failure and never retries a login after it (wcap-clients.md §3.1, §4.1, §4.3).
+    failure and never retries a login after it (docs/wcap-clients.md#always-http-200).
     refresh=0 gets the body of the manual's 302 page with status 200; text/html is
     refused by the dispatcher as errno 58 NO_SUCH_FORMAT.
 
 logout
-    errno -1 in every format, which is what Lightning checks (wcap-clients.md §4.17);
-    also for an id that has already expired (the session mode is OPTIONAL so that a
-    quitting client is not sent to log in again). The id is dead afterwards.
+    errno -1 in every format, which is what Lightning checks
+    (docs/wcap-clients.md#logout-errno); also for an id that has already expired (the
+    session mode is OPTIONAL so that a quitting client is not sent to log in again). The id
+    is dead afterwards.
 
 check_id
     ``X-NSCP-WCAP-CHECK-ID:1`` for a live id, ``0`` otherwise, errno 0 either way. The
@@ -63,7 +64,7 @@ def viewer(ctx) -> str:
     A command that also serves public calendars anonymously (manual "Session
     Identifier": "It is not required ... to grant read access to a public calendar")
     must still answer errno 1 to an ``id`` that is sent but dead: that is how
-    Lightning learns that its session expired (wcap-clients.md §3.2).
+    Lightning learns that its session expired (docs/wcap-clients.md#errno-handling).
     """
     if ctx.session_id and ctx.user is None:
         raise WcapError(WcapErrno.LOGIN_FAILED, "invalid or expired session")

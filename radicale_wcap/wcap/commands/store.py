@@ -9,7 +9,7 @@ this organizer's event) leaves the store done and makes the answer that refusal'
 (28 or 45), with the status component below whatever ``fetch`` asked, naming each such
 attendee in a ``REQUEST-STATUS:3.8;No authority;mailto:...`` line.
 
-The answer follows Lightning, not the manual (wcap-clients.md §4.12, §5.9): with
+The answer follows Lightning, not the manual (docs/wcap-clients.md#store-answer): with
 ``fetch=1`` a VCALENDAR holding the stored component in full (master plus exceptions),
 errno 0; without it a status component with the UID and
 ``REQUEST-STATUS:2.0;Success.  Store successful.`` (the 6.x answer): the manual's bare

@@ -2,9 +2,9 @@
 
 Rows follow the manual's Table 7-1 (37 commands) and each command's parameter table
 (7-9 .. 7-44), in the manual's spelling, plus the WCAP 3.x commands of the Calendar
-Server 6 docs ([Q1]/[Q4]/[63] in wcap-clients.md: gettime, fetch_deletedcomponents, list,
-list_subscribed, subscribe_calendars, unsubscribe_calendars) and the parameters real
-clients send that the 2002 manual lacks (each with a ``note``).
+Server 6 docs ([Q1]/[Q4]/[63] in docs/wcap-clients.md#sources: gettime,
+fetch_deletedcomponents, list, list_subscribed, subscribe_calendars, unsubscribe_calendars)
+and the parameters real clients send that the 2002 manual lacks (each with a ``note``).
 
 `radicale_wcap.wcap.dispatch` reads this table: it checks the session per
 ``Command.session``, parses every ``Param`` (unknown keys are ignored: clients send
@@ -85,7 +85,7 @@ COMPSTATE = Keyword(*COMPSTATES, aliases={"REQUEST_NEEDS-ACTION": "REQUEST-NEEDS
 # "Deleting or Modifying Recurring Components": mod 1..4.
 MOD = Int(1, 4)
 # storeevents method (Table 7-37); 256 is what Lightning sends for an attendee's own
-# copy (UPDATE, wcap-clients.md §2.3 item 13).
+# copy (UPDATE, docs/wcap-clients.md#lightning-store).
 METHODS = (1, 2, 4, 8, 16, 32, 256)
 # status codes of store* (Table 7-37/7-39).
 STATUS_CODES = ("CONFIRMED", "CANCELLED", "TENTATIVE", "NEEDS-ACTION", "COMPLETED",
@@ -136,7 +136,8 @@ DELETE_RANGE_PARAMS = (APPID, BRIEF, CALIDS, DTEND, DTSTART, FMT_OUT, ID)
 
 DELETE_BY_ID_PARAMS = (APPID, BRIEF, CALID_REQ, FMT_OUT, ID,
                        Param("mod", SemicolonList(Int(0, 4)), required=True,
-                             note="Lightning sends one mod for a whole uid/rid list (§2.4); "
+                             note="Lightning sends one mod for a whole uid/rid list "
+                                  "(docs/wcap-clients.md#lightning-delete); "
                                   "the manual's own example sends mod=0 for whole items"),
                        NOTIFY,
                        Param("rid", SemicolonList(DateTime()), required=True,
@@ -176,7 +177,7 @@ def _store_params(kind: str) -> tuple[Param, ...]:
         Param("summary", Text()),
         Param("tzid", TzId(), None, note="manual: default GMT (dates already Zulu)"),
         TZIDOUT, Param("uid", Text()),
-        # Lightning / WCAP 3.x extras (wcap-clients.md §2.3, §5.9)
+        # Lightning / WCAP 3.x extras (docs/wcap-clients.md#later-store)
         Param("storetype", Int(1, 2), None, note="1 create (63 if it exists), 2 modify (62 "
               "if missing), absent: create-or-update"),
         Param("orgCalid", Text(), note="Lightning: organizer by calid"),

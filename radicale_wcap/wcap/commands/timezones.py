@@ -3,8 +3,8 @@ and, for text/js, the manual's ``timezoneList`` of Calendar Express ``TZ`` entri
 
 Lightning takes every ``VTIMEZONE`` with a ``TZID`` from this answer as the set of
 "server timezones" it may name in ``tzid=`` and look up for ``X-NSCP-DTSTART-TZID``
-(wcap-clients.md §3.3), so the list is `timezones.all_tzids()` and each zone is
-real STANDARD/DAYLIGHT data from `radicale_wcap.timezones`.
+(docs/wcap-clients.md#timezones-answer), so the list is `timezones.all_tzids()` and each
+zone is real STANDARD/DAYLIGHT data from `radicale_wcap.timezones`.
 
 ``dtstart``/``dtend`` select the manual's "crossover dates", the instants a zone
 enters and leaves daylight time (`timezones.crossovers`), which the answer carries in

@@ -59,9 +59,10 @@ def layer_props(layer: CalendarLayer) -> list[Prop]:
     A layer that failed (28 denied, 29 missing) has no properties of its own, and a
     block with only an errno does not say which calid it answers: php-wcap-client
     collects the 28 layers of a multi-calendar fetch to ask free/busy for them, and
-    Lightning keys everything on the calid it sent (wcap-clients.md §3.3). The manual's
-    examples name every successful layer with ``X-NSCP-CALPROPS-RELATIVE-CALID``; every
-    layer, of every command and in every format, gets one (as the client sent it)."""
+    Lightning keys everything on the calid it sent (docs/wcap-clients.md#calprops-answer).
+    The manual's examples name every successful layer with
+    ``X-NSCP-CALPROPS-RELATIVE-CALID``; every layer, of every command and in every format,
+    gets one (as the client sent it)."""
     if any(p.name.upper() == RELATIVE_CALID for p in layer.props):
         return list(layer.props)
     return [Prop(RELATIVE_CALID, layer.calid)] + list(layer.props)

@@ -16,8 +16,8 @@ Deviations from the manual, each for a client:
   RFC 2445/5545 parsers such as libical and ical.js reject any other VERSION).
 * One VCALENDAR even for several calendars, where the manual prints one per calid:
   Lightning parses several into an ``XROOT`` on which it finds no errno at all
-  (wcap-clients.md §3.1). Each calendar's calprops precede its components, so the
-  ``X-NSCP-CALPROPS-RELATIVE-CALID`` line still starts each calendar's block.
+  (docs/wcap-clients.md#response-parsing). Each calendar's calprops precede its components,
+  so the ``X-NSCP-CALPROPS-RELATIVE-CALID`` line still starts each calendar's block.
 * ``X-NSCP-WCAP-ERRNO`` in every answer (the manual's version/get_guids examples omit it).
 * Every calendar's block begins with its ``X-NSCP-CALPROPS-RELATIVE-CALID``, a failed
   one's with the layer's errno as a parameter (the manual's per-calid VCALENDARs each

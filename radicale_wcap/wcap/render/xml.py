@@ -1,7 +1,7 @@
 """text/xml: the manual's "iCalendar XML" layout, always well-formed.
 
 Layout (manual version and verifyevents_by_ids/verifytodos_by_ids examples; [MW]
-templates; wcap-clients.md §4.18)::
+templates; docs/wcap-clients.md#xml-layout)::
 
     <?xml version="1.0" encoding="UTF-8"?>
     <iCalendar>
@@ -18,8 +18,8 @@ templates; wcap-clients.md §4.18)::
     </iCalendar>
 
 One ``<iCal>`` per requested calendar, each with its own errno element: Lightning reads
-get_calprops/search_calprops answers per ``<iCal>`` (wcap-clients.md §3.2). Answers
-without calendars have a single ``<iCal>``.
+get_calprops/search_calprops answers per ``<iCal>`` (docs/wcap-clients.md#errno-handling).
+Answers without calendars have a single ``<iCal>``.
 
 Deviations from the manual: the declaration is ``<?xml version="1.0" encoding="UTF-8"?>``
 (the manual's version example lacks the closing ``?``, which makes the document

@@ -301,7 +301,10 @@ class Batch:
     def __enter__(self) -> "Batch":
         for gate in self._gates.values():
             gate.open()
-        self._batch = storage_batch.Batch(
+        # The engine's own batch when it has one (SQL: one transaction), else the
+        # file engine's journaled batch.
+        opened = getattr(self._store.storage, "batch_class", storage_batch.Batch)
+        self._batch = opened(
             self._store.storage, self.paths, self._user, self._label,
             on_behalf=self._purpose.on_behalf or any(g.system for g in self._gates.values()))
         self._batch.__enter__()

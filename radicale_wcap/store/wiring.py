@@ -15,6 +15,7 @@ from radicale_wcap.storage.index import INDEX_MIGRATIONS, ItemIndex, Limits
 from radicale_wcap.storage.intents import Intents
 from radicale_wcap.storage.journal import Journal
 from radicale_wcap.storage.ledger import Ledger
+from radicale_wcap.storage.sql.services import attach as attach_sql, selected as sql_selected
 from radicale_wcap.storage.locks import CalendarLocks
 
 
@@ -31,3 +32,5 @@ def attach(svc) -> None:
     svc.journal = Journal(svc.db)
     svc.intents = Intents(svc.index_db)
     svc.calendar_locks = CalendarLocks(svc.folder)
+    if sql_selected(svc.configuration):
+        attach_sql(svc)

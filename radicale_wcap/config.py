@@ -22,6 +22,10 @@ from typing import Any, Callable, Dict, Iterable, Optional, Tuple
 from radicale import config as radicale_config
 
 PROJECT_SECTIONS = ("wcap", "feeds", "api", "mail", "http")
+# A database_url of these kinds puts the items in that database too (the SQL storage
+# plugin) unless [storage] type names another plugin than the default file one.
+SHARED_DATABASES = ("postgresql:", "postgres:", "postgresql+psycopg:")
+SQL_STORAGE = "radicale_wcap.storage.sql"
 PLUGIN_SECTIONS = ("auth", "rights", "storage")
 
 
@@ -335,6 +339,11 @@ def load(path: Optional[str], overrides: Optional[Dict[str, Dict[str, Any]]] = N
                             ("rights", "radicale_wcap.rights"),
                             ("storage", "radicale_wcap.storage")):
         radicale_raw.setdefault(section, {}).setdefault("type", plugin)
+    storage = radicale_raw["storage"]
+    if (storage["type"] == "radicale_wcap.storage"
+            and str(storage.get("database_url", "")).strip().startswith(SHARED_DATABASES)):
+        # Items go where everything else goes: several hosts share them there.
+        storage["type"] = SQL_STORAGE
     configuration = radicale_config.load()
     try:
         configuration.update(radicale_raw, source)

@@ -18,13 +18,13 @@ import os
 import sys
 from typing import List, Optional
 
-from radicale_wcap.cli import calendars, keys, maintenance, serve, users
+from radicale_wcap.cli import calendars, keys, maintenance, migrate, serve, users
 from radicale_wcap.cli.common import EXIT_DAMAGE, EXIT_ERROR, CliError
 
 __all__ = ["main", "build_parser", "CliError", "EXIT_ERROR", "EXIT_DAMAGE"]
 
 # In the order ``--help`` lists them.
-FAMILIES = (serve, users, calendars, keys, maintenance)
+FAMILIES = (serve, users, calendars, keys, maintenance, migrate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -98,7 +98,7 @@ def authenticated_user(configuration, environ) -> Optional[str]:
     login, password = credentials
     if len(login) > MAX_LOGIN_LENGTH:
         return None
-    if auth_plugin.verify(configuration, login, password, sleep=False):
+    if auth_plugin.verify(configuration, login, password):
         return login
     return None
 

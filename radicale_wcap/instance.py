@@ -41,7 +41,3 @@ class Instance:
     @property
     def ledger(self):
         return self.services.ledger
-
-    @property
-    def index(self):
-        return self.services.index

@@ -35,7 +35,7 @@ def authenticate(instance, environ) -> Optional[str]:
     if credentials is None:
         return None
     login, password = credentials
-    if auth.verify(instance.configuration, login, password, sleep=True):
+    if auth.verify(instance.configuration, login, password):
         return login
     logger.warning("API Basic login refused for %r", login)
     return None

@@ -76,16 +76,14 @@ class Auth(radicale_auth.BaseAuth):
         return ""
 
 
-def verify(configuration, login: str, password: str, delegate=None,
-           sleep: object = None) -> bool:
+def verify(configuration, login: str, password: str, delegate=None) -> bool:
     """Check a password the way every door does (WCAP login, Basic auth, CalDAV).
 
     Failures are counted per name in the database (shared by all processes);
     while the back-off after the last one lasts, the name's logins fail at
     once, even with the right password, which is not looked at. Nothing
     sleeps: a delay slept out in a worker thread held it, and 14 failed logins
-    for made-up names left the server without one for 30 s. ``sleep`` is
-    ignored; it stays for the doors that still pass it.
+    for made-up names left the server without one for 30 s.
     """
     svc = services(configuration)
     directory = svc.directory

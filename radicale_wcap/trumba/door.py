@@ -116,7 +116,7 @@ class TrumbaDoor:
         if credentials is None:
             return None
         login, password = credentials
-        if not auth.verify(self.instance.configuration, login, password, sleep=True):
+        if not auth.verify(self.instance.configuration, login, password):
             raise _Refusal(401, "wrong user name or password", challenge=True)
         return login
 

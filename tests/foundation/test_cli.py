@@ -152,3 +152,25 @@ def test_console_script_runs_without_config_error():
                             capture_output=True, text=True,
                             env={**os.environ, "RADICALE_WCAP_CONFIG": ""})
     assert result.returncode == 2 and "--config" in result.stderr
+
+
+def test_settings_needs_no_config(capsys, monkeypatch):
+    """The README's settings table is printed on machines without a configuration."""
+    monkeypatch.delenv("RADICALE_WCAP_CONFIG", raising=False)
+    assert cli.main(["settings"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| section | option | default | meaning |")
+    assert "`[wcap]`" in out
+
+
+def test_every_command_family_is_registered():
+    """A family is a module of radicale_wcap/cli with add_commands; one left out of
+    FAMILIES would be a command that silently does not exist."""
+    import importlib
+    import pkgutil
+    import radicale_wcap.cli as package
+    helpers = {"common", "__main__"}
+    modules = [importlib.import_module("radicale_wcap.cli." + m.name)
+               for m in pkgutil.iter_modules(package.__path__) if m.name not in helpers]
+    assert modules and all(callable(getattr(m, "add_commands", None)) for m in modules)
+    assert set(modules) == set(package.FAMILIES)

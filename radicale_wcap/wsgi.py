@@ -4,10 +4,10 @@
         gunicorn -c deploy/gunicorn.conf.py radicale_wcap.wsgi:application
 
 Several worker processes on one store are safe: locks are ``flock`` based and
-sessions, users and ACLs live in SQLite. The application is built in each worker
-(``load``, called by the gunicorn configuration right after the fork, or by the first
-request), never before a fork: SQLite connections must not cross one, and building it
-is also what rolls back a feed import that a killed worker left half done.
+sessions, users and ACLs live in the database they all open. The application is built
+in each worker (``load``, called by the gunicorn configuration right after the fork, or
+by the first request), never before a fork: database connections must not cross one,
+and building it is also what rolls back the batches a killed worker left half done.
 """
 
 from __future__ import annotations

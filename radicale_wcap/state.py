@@ -26,7 +26,10 @@ MAX_STORES = 8
 
 class Services:
     def __init__(self, configuration) -> None:
-        # Importing store.wiring runs the store package, which imports this module.
+        # Inside, because the storage packages and the store import this module, and
+        # store.wiring imports both engines' objects. Inverting it (each engine
+        # registering its part when imported) would leave a process that never imported
+        # the SQL engine (the command line) with the file engine's index on a SQL store.
         from radicale_wcap.store.wiring import attach
 
         self.configuration = configuration

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import re
 import secrets
 import zoneinfo
 
@@ -25,33 +24,31 @@ import vobject
 
 from radicale_wcap.api import request as request_mod
 from radicale_wcap.api.errors import ICS_BY_NAME, IcsApiError
+from radicale_wcap.api.validation import Problem, problems
 from radicale_wcap.ical_text import escape_text, fold
 
 MAX_BODY_BYTES = 64 * 1024
-ACTIONS = ("createcalendar",)
-ICS_FORMATS = ("spec", "rfc5545")
 PRODID = "-//GENERIC//NONSGML iCal v1.0//EN"
 RESPONSE_HEADERS = (
     ("Content-Type", "text/calendar; charset=utf-8"),
     ("Content-Disposition", "inline; filename=calendar.ics"),
 )
 
-# (JSON field, error when absent or null) in the spec's order: the first
-# failure found is the one reported.
-MANDATORY = (
-    ("action", "ACTION_MISSING"),
-    ("event-title", "TITLE_EMPTY"),
-    ("event-description", "DESCRIPTION_MISSING"),
-    ("event-location", "LOCATION_MISSING"),
-    ("event-start-datetime", "START_MISSING"),
-    ("event-end-datetime", "END_MISSING"),
-    ("event-timezone", "TIMEZONE_MISSING"),
-)
-
-# Same syntax as calid.py (docs/design.md "Calendar ids and paths"); parsed
-# here so that a bad id is an E1720 before the endpoint looks anything up.
-_NAME = r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}"
-_CALID = re.compile(rf"^{_NAME}(:{_NAME})?$")
+# openapi.json's IcsRequest checks the body; its failures become the spec's codes:
+# field -> (absent or null, any other failure). A text field of another type is
+# FIELD_NOT_STRING. The first failure in the schema's field order is reported.
+SCHEMA_ERRORS = {
+    "action": ("ACTION_MISSING", "ACTION_UNKNOWN"),
+    "event-title": ("TITLE_EMPTY", "TITLE_EMPTY"),
+    "event-description": ("DESCRIPTION_MISSING", None),
+    "event-location": ("LOCATION_MISSING", None),
+    "event-start-datetime": ("START_MISSING", None),
+    "event-end-datetime": ("END_MISSING", None),
+    "event-timezone": ("TIMEZONE_MISSING", None),
+    "all-day-event": (None, "ALL_DAY_INVALID"),
+    "store-in-calendar": (None, "CALENDAR_INVALID"),
+    "ics-format": (None, "FORMAT_UNKNOWN"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,18 +80,9 @@ def parse_request(body: bytes, content_type: str | None, *,
         data = request_mod.loads(body)
     except request_mod.BadJson:
         raise IcsApiError.of("JSON_INVALID") from None
-    if not isinstance(data, dict):
-        raise IcsApiError.of("JSON_INVALID")
-
-    for field, error in MANDATORY:
-        if data.get(field) is None:
-            raise IcsApiError.of(error)
-        if not isinstance(data[field], str):
-            raise IcsApiError.of("FIELD_NOT_STRING", f"{field} must be a string.")
-    if data["action"].strip().lower() not in ACTIONS:
-        raise IcsApiError.of("ACTION_UNKNOWN")
-    if not data["event-title"].strip():
-        raise IcsApiError.of("TITLE_EMPTY")
+    found = problems("IcsRequest", data)
+    if found:
+        raise _schema_failure(found[0])
 
     tz_name = data["event-timezone"].strip()
     if tz_name not in _zone_names():
@@ -102,12 +90,7 @@ def parse_request(body: bytes, content_type: str | None, *,
     start_local = _wall_time(data["event-start-datetime"], "START_INVALID")
     end_local = _wall_time(data["event-end-datetime"], "END_INVALID")
 
-    all_day = data.get("all-day-event", False)
-    if all_day is None:
-        all_day = False
-    if not isinstance(all_day, bool):
-        raise IcsApiError.of("ALL_DAY_INVALID")
-
+    all_day = bool(data.get("all-day-event"))
     if all_day:
         start = dt.datetime.combine(start_local.date(), dt.time(0, 0), dt.timezone.utc)
         end = dt.datetime.combine(end_local.date(), dt.time(23, 59), dt.timezone.utc)
@@ -124,9 +107,21 @@ def parse_request(body: bytes, content_type: str | None, *,
         description=data["event-description"],
         location=data["event-location"],
         start=start, end=end, timezone=tz_name, all_day=all_day,
-        store_in_calendar=_store_in_calendar(data.get("store-in-calendar")),
-        ics_format=_ics_format(data.get("ics-format")),
+        store_in_calendar=data.get("store-in-calendar"),
+        ics_format=(data.get("ics-format") or "").lower() or None,
     )
+
+
+def _schema_failure(problem: Problem) -> IcsApiError:
+    """The spec's code for the first way the body fails IcsRequest."""
+    if problem.field not in SCHEMA_ERRORS:
+        return IcsApiError.of("JSON_INVALID", "The request body is not a JSON object.")
+    missing, invalid = SCHEMA_ERRORS[problem.field]
+    if problem.missing and missing:
+        return IcsApiError.of(missing)
+    if invalid is None or (problem.keyword == "type" and missing):
+        return IcsApiError.of("FIELD_NOT_STRING", f"{problem.message}.")
+    return IcsApiError.of(invalid)
 
 
 def render_ics(req: IcsRequest, *, strict: bool, uid: str | None = None,
@@ -219,22 +214,6 @@ def _in_utc(wall: dt.datetime, zone, error: str) -> dt.datetime:
     except OverflowError:
         raise IcsApiError.of(error, f"{ICS_BY_NAME[error].info[:-1]}: it is outside years "
                                     "1-9999 in UTC.") from None
-
-
-def _store_in_calendar(value) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _CALID.match(value) or value.endswith(":calendar"):
-        raise IcsApiError.of("CALENDAR_INVALID")
-    return value
-
-
-def _ics_format(value) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or value.lower() not in ICS_FORMATS:
-        raise IcsApiError.of("FORMAT_UNKNOWN")
-    return value.lower()
 
 
 def _utc(value: dt.datetime) -> str:

@@ -329,7 +329,7 @@ def test_unexpected_exception_is_a_json_500(api, monkeypatch, caplog):
     def explode(*args, **kwargs):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(events_endpoint, "event_to_json", explode)
+    monkeypatch.setattr(events_endpoint, "stored_fields", explode)
     response = api.request("GET", "/restapi/v1/events/%d" % event["cal_item_id"], user="alice")
     assert response.status == 500
     assert response.json() == {"error": 1, "message": "internal error"}

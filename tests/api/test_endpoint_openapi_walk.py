@@ -45,7 +45,7 @@ class World:
 def boom(monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
-    monkeypatch.setattr(events_endpoint, "event_to_json", explode)
+    monkeypatch.setattr(events_endpoint, "stored_fields", explode)
 
 
 def disk_full(world, monkeypatch):

@@ -61,7 +61,7 @@ def test_statuses_over_http(server):
     assert server.client.request("DELETE", url, user="lena").status == 204
     assert server.client.request("GET", url, user="lena").status == 404
     doc = server.client.request("GET", "/api/openapi.json")
-    assert doc.status == 200 and doc.json()["openapi"].startswith("3.0")
+    assert doc.status == 200 and doc.json()["openapi"].startswith("3.1")
 
 
 def test_concurrent_puts_over_http(server):

@@ -4,9 +4,12 @@ import zoneinfo
 import pytest
 import vobject
 
+from radicale_wcap.api.event_ical import json_to_vcalendar
+from radicale_wcap.api.event_json import event_to_json
+from radicale_wcap.api.fork import fork_occurrence
 from radicale_wcap.api.representation import (
-    NoOccurrence, ValidationError, event_to_json, fork_occurrence, json_to_vcalendar,
-    version_from_etag, version_matches)
+    NoOccurrence, ValidationError, version_from_etag, version_matches)
+from radicale_wcap.api.validation import problems
 
 ETAG = '"5e1f-abc"'
 
@@ -141,31 +144,71 @@ def test_update_all_day_to_timed_uses_default_zone():
     assert (out["timezone"], out["starting_time"], out["ending_date"]) == ("Asia/Tokyo", "10:00:00", "2024-03-04")
 
 
-@pytest.mark.parametrize("data, words", [
-    (dict(starting_date="2024-03-04", starting_time="09:00", timezone="Mars/Base"), "time zone"),
-    (dict(starting_date="2024-03-04", starting_time="09:00", ending_time="08:00"), "before"),
-    (dict(all_day=True, starting_date="2024-03-04", ending_date="2024-03-03"), "before"),
-    (dict(starting_date="03/04/2024"), "starting_date"),
-    (dict(starting_date="2024-03-04", starting_time="9am"), "starting_time"),
-    (dict(starting_date="2024-03-04", all_day="yes"), "all_day"),
-    (dict(starting_date="2024-03-04", title=5), "title"),
-    (dict(starting_date="2024-03-04", rec_type=9), "rec_type"),
-    (dict(starting_date="2024-03-04", rec_type=True), "rec_type"),
-    (dict(starting_date="2024-03-04", rec_type=1, rec_count=3, rec_until="2024-05-01"), "exclude"),
-    (dict(starting_date="2024-03-04", rec_type=1, rec_weekdays=["XX"]), "weekday"),
-    (dict(starting_date="2024-03-04", rec_type=1, rec_weekdays=["2MO"]), "numbered"),
-    (dict(starting_date="2024-03-04", rec_type=2, rec_month_days=[0]), "month day"),
-    (dict(starting_date="2024-03-04", rec_type=1, rec_until="2024-01-01"), "rec_until"),
-    (dict(starting_date="2024-03-04", rec_type=5), "rec_dates"),
-    (dict(starting_date="2024-03-04", exceptions=["2024-03-05"]), "one-time"),
-    (dict(starting_date="2024-03-04", colour="red"), "unknown field"),
-    (dict(), "starting_date"),
-    (dict(starting_date="2024-03-04", title=""), "title"),
-])
-def test_validation_errors(data, words):
+def refusal(data) -> tuple[str, str]:
+    """(who refused the new event: "schema" or "code", the message)."""
+    body = {"title": "T", **data}
+    found = problems("NewEvent", body)
+    if found:
+        return "schema", found[0].message
     with pytest.raises(ValidationError) as info:
-        json_to_vcalendar({"title": "T", **data}, existing=None, default_tz="UTC")
-    assert words in info.value.message
+        json_to_vcalendar(body, existing=None, default_tz="UTC")
+    return "code", info.value.message
+
+
+# The schema (openapi.json) refuses what it can say; the code what needs the
+# merged event, the tz database or the calendar.
+@pytest.mark.parametrize("data, who, words", [
+    (dict(starting_date="2024-03-04", starting_time="09:00", timezone="Mars/Base"), "code", "time zone"),
+    (dict(starting_date="2024-03-04", starting_time="09:00", ending_time="08:00"), "code", "before"),
+    (dict(all_day=True, starting_date="2024-03-04", ending_date="2024-03-03"), "code", "before"),
+    (dict(starting_date="03/04/2024"), "schema", "/starting_date: \"03/04/2024\" is not a date"),
+    (dict(starting_date="2024-02-30"), "code", "/starting_date: not a calendar date"),
+    (dict(starting_date="0"), "code", "/starting_date: julian day number 0 is outside"),
+    (dict(starting_date="2024-03-04", starting_time="9am"), "schema", "/starting_time"),
+    (dict(starting_date="2024-03-04", all_day="yes"), "schema", "/all_day: must be true or false"),
+    (dict(starting_date="2024-03-04", title=5), "schema", "/title: must be a string"),
+    (dict(starting_date="2024-03-04", rec_type=9), "schema", "/rec_type"),
+    (dict(starting_date="2024-03-04", rec_type=True), "schema", "/rec_type: must be an integer"),
+    (dict(starting_date="2024-03-04", rec_interval=1001), "schema", "/rec_interval: must be at most 1000"),
+    (dict(starting_date="2024-03-04", rec_type=1, rec_count=100001), "schema", "/rec_count"),
+    (dict(starting_date="2024-03-04", rec_type=1, rec_count=3, rec_until="2024-05-01"), "code", "exclude"),
+    (dict(starting_date="2024-03-04", rec_type=1, rec_weekdays=["MO", "XX"]), "schema", "/rec_weekdays/1"),
+    (dict(starting_date="2024-03-04", rec_type=1, rec_weekdays=["2MO"]), "code", "numbered"),
+    (dict(starting_date="2024-03-04", rec_type=2, rec_month_days=[0]), "schema",
+     "/rec_month_days/0: must not be 0"),
+    (dict(starting_date="2024-03-04", rec_type=1, rec_until="2024-01-01"), "code", "rec_until"),
+    (dict(starting_date="2024-03-04", rec_type=5), "code", "rec_dates"),
+    (dict(starting_date="2024-03-04", exceptions=["2024-03-05"]), "code", "one-time"),
+    (dict(starting_date="2024-03-04", exceptions=["2024-03-05", "x"]), "schema", "/exceptions/1"),
+    (dict(starting_date="2024-03-04", colour="red"), "schema", "unknown field(s): \"colour\""),
+    (dict(starting_date="2024-03-04", itemguid="  "), "schema", "/itemguid"),
+    (dict(starting_date="2024-03-04", calendar="jdoe:calendar"), "schema", "/calendar"),
+    (dict(starting_date="2024-03-04", version=3), "schema", "/version"),
+    (dict(), "schema", "/starting_date: is required"),
+    (dict(starting_date="2024-03-04", title=""), "schema", "/title"),
+    (dict(starting_date="2024-03-04", title=" " * 10 ** 6), "schema", "..."),  # shortened
+])
+def test_validation_errors(data, who, words):
+    refused_by, message = refusal(data)
+    assert (refused_by, words in message) == (who, True), message
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize("data", [
+    dict(starting_date=2460374.0, rec_type=0, rec_interval=2.0, rec_count=3.0),  # integral numbers
+    dict(starting_date="2024-03-04", title=None, description=None, categories=None),
+    dict(starting_date="2460374", calendar="", itemguid=None, rec_weekdays=None),
+])
+def test_schema_accepts_what_the_code_reads(data):
+    assert refusal_free(data)
+
+
+def refusal_free(data) -> bool:
+    body = {"title": "T", **data} if data.get("title", "T") is not None else data
+    if problems("Event", body):
+        return False
+    out = to_json(json_to_vcalendar(body, existing=None, default_tz="UTC"))
+    return out["starting_date"] == "2024-03-04" and out["rec_interval"] in (1, 2)
 
 
 def test_version_from_etag_and_match():

@@ -23,6 +23,16 @@ a depth not listed is refused:
                        MOVE: ``w`` and ``d`` here, ``w`` at the Destination
 =====================  ==========================================================
 
+A home's shared namespace (``/<user>/~<calid>/``, another user's calendar shown
+in the home, ``sharing/``) is decided first (``_shared``): only the home's user,
+and only while his home lists that calendar; the collection itself is never
+created, replaced, moved or deleted there (it is the owner's); a PROPPATCH of it
+sets the subscriber's own name and colour and is answered here
+(``sharing/properties.py``); an item there is decided as the same item at the
+owner's path (``principals.access_for`` maps it); MOVE from or into a shared
+collection is refused, since its two ends would be decided for different
+calendars and no client needs it.
+
 A PUT of a whole calendar to a collection path is a delete and a re-create:
 Radicale replaces the collection's folder, so every item not in the body is
 gone and every property is dropped (colour and display name too, whether or
@@ -63,6 +73,9 @@ from radicale_wcap.acl.evaluate import Access
 from radicale_wcap.http import basic_credentials, read_body
 from radicale_wcap.logtext import shorten
 from radicale_wcap.rights import access_for
+from radicale_wcap.sharing import paths as shared_paths
+from radicale_wcap.sharing import properties as shared_properties
+from radicale_wcap.sharing import shares
 from radicale_wcap.store.items import ItemOverLimits, item_limits, validate_item
 
 logger = logging.getLogger("radicale.wcap.caldav")
@@ -296,12 +309,39 @@ def guard(configuration, environ) -> Optional[Response]:
         # Radicale need not verify the password a second time.
         environ[auth_plugin.ENVIRON_USER] = user
     user = user or ""
+    answer = _shared(configuration, user, method, path, environ, base_prefix)
+    if answer is not None:
+        return answer
     parts = _parts(path)
     allowed, reason = _decide(configuration, user, method, parts, environ, base_prefix)
     if not allowed:
         return _refuse(user, method, path, reason, configuration.get("auth", "realm"))
     if method == "PUT":
         return _screen_put(configuration, environ, user, path)
+    return None
+
+
+def _shared(configuration, user: str, method: str, path: str, environ,
+            base_prefix: str) -> Optional[Response]:
+    """The answer to a write on or into a shared namespace, or None to decide it as
+    any other request (an item of a share its user may change)."""
+    to_path = destination_path(environ, base_prefix) if method == "MOVE" else None
+    if not (shared_paths.in_shared_namespace(path)
+            or (to_path is not None and shared_paths.in_shared_namespace(to_path))):
+        return None
+    realm = configuration.get("auth", "realm")
+    if method == "MOVE":
+        return _refuse(user, method, path, "MOVE from or into a shared calendar", realm)
+    share = shares.share_for(configuration, user, path)
+    if share is None:
+        return _refuse(user, method, path, "no shared calendar of this user here", realm)
+    depth = len(_parts(path))
+    if depth == 2 and method == "PROPPATCH":
+        return shared_properties.proppatch(configuration, share,
+                                           read_body(environ, keep=True), base_prefix)
+    if depth == 2:
+        return _refuse(user, method, path, "%s of a shared calendar: it is %s's"
+                       % (method, share.owner), realm)
     return None
 
 

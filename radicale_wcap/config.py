@@ -120,6 +120,14 @@ SETTINGS: Tuple[Setting, ...] = (
             "out, confidential ones redacted) or `show` (everything); free/busy is the "
             "same in all three. Unless `show`, only they change or delete such items "
             "(see `privacy.py`)"),
+    Setting("rights", "share_granted_calendars", False, _bool,
+            "Besides the calendars a user subscribed to, his CalDAV home lists every "
+            "other user's calendar whose ACL grants him read (`/<user>/~<owner>~<name>/`, "
+            "see the README's Sharing)"),
+    Setting("rights", "shared_freebusy", "hide", _one_of("hide", "show"),
+            "A subscribed calendar whose ACL grants the subscriber free/busy only: "
+            "`hide` leaves it out of his CalDAV home, `show` lists it answering "
+            "free/busy and no event details"),
     Setting("storage", "wcap_folder", "", str,
             "Folder for the project's own data (users, sessions, ACLs, index, "
             "spool); default `<filesystem_folder>/collection-db/wcap`"),

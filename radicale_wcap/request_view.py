@@ -45,6 +45,12 @@ _REQUEST: ContextVar[Optional[RadicaleRequest]] = ContextVar(
     "radicale_wcap_radicale_request", default=None)
 
 
+def answering() -> bool:
+    """Whether Radicale is answering a request in this context: only then does a home
+    show other users' calendars (``storage/sharing.py``); the store never sees them."""
+    return _REQUEST.get() is not None
+
+
 def note_user(user: str) -> None:
     """Called by the rights plugin: the user Radicale has authenticated ("" anonymous)."""
     request = _REQUEST.get()

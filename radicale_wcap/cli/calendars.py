@@ -9,6 +9,7 @@ from radicale_wcap import calid as calid_mod
 from radicale_wcap import timezones
 from radicale_wcap.cli.common import CliError, instance as open_instance
 from radicale_wcap.store import PROP_DESCRIPTION, PROP_NAME
+from radicale_wcap.wcap.commands import lists
 
 # Registry settings that ``calendar set`` takes as --allow-double-booking yes|no etc.
 SETTINGS = ("allow_double_booking", "feed_deletes_own_only", "feed_allow_mass_delete")
@@ -106,6 +107,26 @@ def cmd_calendar_acl(args) -> None:
     print(record.acl)
 
 
+def cmd_calendar_subscribe(args) -> None:
+    instance = open_instance(args)
+    if instance.directory.get(args.user) is None:
+        raise CliError("no such user %r" % args.user)
+    calid_mod.split(args.calid)
+    if instance.store.calendar_props(args.calid) is None:
+        raise CliError("no such calendar %r" % args.calid)
+    lists.subscribe(instance, args.user, [args.calid])
+    print("%s subscribed to %s" % (args.user, args.calid))
+
+
+def cmd_calendar_unsubscribe(args) -> None:
+    instance = open_instance(args)
+    if instance.directory.get(args.user) is None:
+        raise CliError("no such user %r" % args.user)
+    # A calendar deleted since must still come off the list.
+    lists.unsubscribe(instance, args.user, [args.calid])
+    print("%s unsubscribed from %s" % (args.user, args.calid))
+
+
 def add_commands(commands) -> None:
     cal = commands.add_parser("calendar", help="manage calendars").add_subparsers(
         dest="calendar_command", metavar="ACTION")
@@ -141,3 +162,13 @@ def add_commands(commands) -> None:
     acl.add_argument("calid")
     acl.add_argument("acl", nargs="?", help="semicolon-separated ACE strings")
     acl.set_defaults(func=cmd_calendar_acl)
+    sub = cal.add_parser("subscribe", help="show a calendar in a user's CalDAV home "
+                         "(and WCAP subscribed list)")
+    sub.add_argument("user")
+    sub.add_argument("calid")
+    sub.set_defaults(func=cmd_calendar_subscribe)
+    unsub = cal.add_parser("unsubscribe", help="take a calendar out of a user's "
+                           "subscribed list and CalDAV home")
+    unsub.add_argument("user")
+    unsub.add_argument("calid")
+    unsub.set_defaults(func=cmd_calendar_unsubscribe)

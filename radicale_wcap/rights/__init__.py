@@ -13,6 +13,9 @@ user's view of private and confidential events.
 Paths: ``/`` is readable by every logged-in user (discovery); ``/<user>/`` is
 the user's home (``RW`` for the user, ``R`` for others so that a shared
 calendar can be opened below it); ``/<user>/<calendar>/`` follows its ACL.
+``/<user>/~<calid>/`` (another user's calendar shown in the home,
+``sharing/``) follows the owner's calendar's ACL for that user while his home
+lists it, and grants nothing to anyone else.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from radicale import rights as radicale_rights
 
 from radicale_wcap import request_view
 from radicale_wcap.principals import access_for
+from radicale_wcap.sharing import paths as shared_paths
+from radicale_wcap.sharing import shares
 
 logger = logging.getLogger("radicale.wcap.rights")
 
@@ -40,6 +45,8 @@ class Rights(radicale_rights.BaseRights):
             if user and user == parts[0]:
                 return "RW"
             return "R" if user else ""
+        if len(parts) == 2 and shared_paths.is_shared_name(parts[1]):
+            return shares.radicale_letters(self.configuration, user, path)
         if len(parts) == 2:
             return access_for(self.configuration, user, path).radicale_letters()
         return ""

@@ -38,6 +38,7 @@ from radicale_wcap import recurrence
 from radicale_wcap.state import services
 from radicale_wcap.storage import consistency
 from radicale_wcap.storage import privacy as privacy_hooks
+from radicale_wcap.storage.sharing import SharingStorage
 from radicale_wcap.limits import ItemLimits, ItemOverLimits
 
 logger = logging.getLogger("radicale.wcap.storage")
@@ -309,7 +310,7 @@ class Collection(multifilesystem.Collection):
         return items
 
 
-class Storage(privacy_hooks.StorageGuard, consistency.ConsistentStorage,
+class Storage(SharingStorage, privacy_hooks.StorageGuard, consistency.ConsistentStorage,
               multifilesystem.Storage):
     _collection_class = privacy_hooks.guarded(consistency.locked_reads(Collection))
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 
 from radicale_wcap import calid as calid_mod
+from radicale_wcap.sharing import subscriptions
 
 from ..backend import resolve
 from ..calprops import calprops_for
@@ -30,44 +31,32 @@ from . import handler
 
 logger = logging.getLogger("radicale.wcap.wcap.commands.lists")
 
-PREF = "icsSubscribed"
+PREF = subscriptions.PREF
 
 
 def subscribed(instance, user: str) -> list[str]:
     """The calids of ``user``'s subscribed list, in order, without duplicates."""
-    found = instance.directory.get(user)
-    text = (found.prefs.get(PREF) if found is not None else "") or ""
-    calids: list[str] = []
-    for part in str(text).split(","):
-        calid = part.split("$", 1)[0].strip()
-        if calid and calid not in calids:
-            calids.append(calid)
-    return calids
+    return subscriptions.subscribed(instance.directory, user)
 
 
-def _entry(instance, calid: str) -> str:
+def display_name(instance, calid: str) -> str:
+    """The calendar's name as the list's ``calid$name`` part carries it."""
     props = None
     try:
         props = instance.store.calendar_props(calid)
     except calid_mod.InvalidCalid:
         pass
-    name = (props or {}).get("D:displayname", "")
-    # ',' and '$' are the list's own separators.
-    return "%s$%s" % (calid, name.replace(",", " ").replace("$", " "))
-
-
-def _store(instance, user: str, calids: list[str]) -> None:
-    value = ",".join(_entry(instance, c) for c in calids)
-    instance.directory.set_prefs(user, {PREF: value or None})
+    return (props or {}).get("D:displayname", "")
 
 
 def subscribe(instance, user: str, calids: list[str]) -> None:
-    current = subscribed(instance, user)
-    _store(instance, user, current + [c for c in calids if c not in current])
+    subscriptions.subscribe(instance.directory, user, calids,
+                            lambda calid: display_name(instance, calid))
 
 
 def unsubscribe(instance, user: str, calids: list[str]) -> None:
-    _store(instance, user, [c for c in subscribed(instance, user) if c not in calids])
+    subscriptions.unsubscribe(instance.directory, user, calids,
+                              lambda calid: display_name(instance, calid))
 
 
 def owned(instance, user: str) -> list[str]:

@@ -38,6 +38,7 @@ from radicale_wcap.caldav_guard import authenticated_user
 from radicale_wcap.http import content_length, read_body, respond
 from radicale_wcap.request_view import _REQUEST, RadicaleRequest
 from radicale_wcap.rights import access_for
+from radicale_wcap.sharing import paths as shared_paths
 
 logger = logging.getLogger("radicale.wcap.privacy")
 
@@ -138,6 +139,8 @@ def write_refusal(instance, environ, method: str) -> Optional[Response]:
         destination = _destination(environ)
         if len(destination) == 3:
             targets.append(("/%s/%s/" % (destination[0], destination[1]), destination[2]))
+    # An item of a shared collection is the owner's item (sharing/paths.py).
+    targets = [(shared_paths.owner_path(path), href) for path, href in targets]
     hidden = [path for path, href in targets if _holds_hidden(instance, path, href)]
     if not hidden:
         return None

@@ -145,3 +145,21 @@ def test_unsubscribed_share_path_answers_nothing(server, calendar):
     path = "/jsmith/~jdoe~%s/" % name  # granted, but not subscribed
     answer = server.client.request("GET", path + "e1.ics", user="jsmith")
     assert answer.status in (403, 404) and "Planning" not in answer.text
+
+
+def test_private_events_stay_private_through_a_share(server, share, calendar):
+    name = calendar.split(":")[1]
+    private = (EVENT % ("p1", "Doctor")).replace("SUMMARY", "CLASS:PRIVATE\r\nSUMMARY")
+    assert server.client.request("PUT", "/jdoe/%s/p1.ics" % name, private, ICS,
+                                 user="jdoe").status == 201
+    answer = server.client.request("GET", share + "p1.ics", user="jsmith")
+    assert answer.status == 200 and "Doctor" not in answer.text and "Busy" in answer.text
+    answer = server.client.request("REPORT", share, QUERY,
+                                   {"Depth": "1", "Content-Type": "application/xml"},
+                                   user="jsmith")
+    assert "Doctor" not in answer.text and "Busy" in answer.text
+    # jsmith may write the calendar, but not over an item he can not see whole.
+    assert server.client.request("PUT", share + "p1.ics", private.replace("Doctor", "Mine"),
+                                 ICS, user="jsmith").status == 403
+    assert "Doctor" in server.client.request("GET", "/jdoe/%s/p1.ics" % name,
+                                             user="jdoe").text

@@ -28,7 +28,8 @@ in the home, ``sharing/``) is decided first (``_shared``): only the home's user,
 and only while his home lists that calendar; the collection itself is never
 created, replaced, moved or deleted there (it is the owner's); a PROPPATCH of it
 sets the subscriber's own name and colour and is answered here
-(``sharing/properties.py``); an item there is decided as the same item at the
+(``sharing/properties.py``), and a DELETE of a subscribed one unsubscribes
+(the owner's calendar stays); an item there is decided as the same item at the
 owner's path (``principals.access_for`` maps it); MOVE from or into a shared
 collection is refused, since its two ends would be decided for different
 calendars and no client needs it.
@@ -75,7 +76,8 @@ from radicale_wcap.logtext import shorten
 from radicale_wcap.rights import access_for
 from radicale_wcap.sharing import paths as shared_paths
 from radicale_wcap.sharing import properties as shared_properties
-from radicale_wcap.sharing import shares
+from radicale_wcap.sharing import shares, subscriptions
+from radicale_wcap.state import services
 from radicale_wcap.store.items import ItemOverLimits, item_limits, validate_item
 
 logger = logging.getLogger("radicale.wcap.caldav")
@@ -339,6 +341,14 @@ def _shared(configuration, user: str, method: str, path: str, environ,
     if depth == 2 and method == "PROPPATCH":
         return shared_properties.proppatch(configuration, share,
                                            read_body(environ, keep=True), base_prefix)
+    if depth == 2 and method == "DELETE" and share.calid in subscriptions.subscribed(
+            services(configuration).directory, user):
+        # What Apple Calendar sends to "unsubscribe" a calendar it does not own: the
+        # subscription goes, the owner's calendar stays.
+        subscriptions.unsubscribe(services(configuration).directory, user, [share.calid])
+        logger.info("CalDAV DELETE %s by %r: unsubscribed from %s", shorten(path), user,
+                    share.calid)
+        return ("204 No Content", [], b"")
     if depth == 2:
         return _refuse(user, method, path, "%s of a shared calendar: it is %s's"
                        % (method, share.owner), realm)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable, Dict, Iterable, List
+from typing import Callable, Dict, Iterable, List, Optional
 
 logger = logging.getLogger("radicale.wcap.sharing")
 
@@ -46,6 +46,15 @@ def subscribed(directory, user: str) -> List[str]:
     return parse(_prefs(directory, user).get(PREF))
 
 
+def stored_names(directory, user: str) -> Dict[str, str]:
+    """calid -> the name its ``calid$name`` part carries."""
+    names: Dict[str, str] = {}
+    for part in str(_prefs(directory, user).get(PREF) or "").split(","):
+        calid, _, name = part.partition("$")
+        names.setdefault(calid.strip(), name)
+    return names
+
+
 def _entry(calid: str, name: str) -> str:
     # ',' and '$' are the list's own separators.
     return "%s$%s" % (calid, (name or "").replace(",", " ").replace("$", " "))
@@ -63,9 +72,12 @@ def subscribe(directory, user: str, calids: Iterable[str],
 
 
 def unsubscribe(directory, user: str, calids: Iterable[str],
-                name_of: Callable[[str], str]) -> None:
-    """Out of the list, and the subscriber's own properties of them with it."""
+                name_of: Optional[Callable[[str], str]] = None) -> None:
+    """Out of the list, and the subscriber's own properties of them with it. The
+    names of the rest are ``name_of``'s, or as they were."""
     calids = list(calids)
+    if name_of is None:
+        name_of = stored_names(directory, user).get
     _store(directory, user, [c for c in subscribed(directory, user) if c not in calids],
            name_of)
     own = all_own_props(directory, user)

@@ -119,6 +119,11 @@ def test_shared_collections_are_not_created_replaced_or_deleted(server, share, c
         assert server.client.request("MKCOL", path, user="jsmith").status == 403
     assert server.client.request("PUT", share, EVENT % ("x", "Replaced"), ICS,
                                  user="jsmith").status == 403
+    assert server.client.request("DELETE", share + "e1.ics", user="jsmith").status == 403
+    # A DELETE of the collection (Apple Calendar's "unsubscribe") unsubscribes him.
+    assert server.client.request("DELETE", share, user="other").status == 403
+    assert server.client.request("DELETE", share, user="jsmith").status == 204
+    assert calendar not in lists.subscribed(server.instance, "jsmith")
     assert server.client.request("DELETE", share, user="jsmith").status == 403
     answer = server.client.request("GET", "/jdoe/%s/e1.ics" % name, user="jdoe")
     assert answer.status == 200 and "Planning" in answer.text

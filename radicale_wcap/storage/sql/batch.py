@@ -36,6 +36,7 @@ class SqlBatch:
         self._collections: Dict[str, object] = {}
         self._taken: Dict[str, Set[str]] = {}
         self._last: Dict[tuple, Write] = {}
+        self._rows: Dict[str, tuple] = {}
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "SqlBatch":
@@ -77,10 +78,9 @@ class SqlBatch:
             queued = self._last.get((key, item.uid))
             href = queued.href if queued is not None else None
         if href is None:
-            row = self._index.by_uid(key, item.uid)
-            href = row.href if row is not None else href_for_uid(
-                item.uid, lambda h: h in self._taken.get(key, ())
-                or self._index.by_href(key, h) is not None)
+            by_uid, hrefs = self._known(key)
+            href = by_uid.get(item.uid) or href_for_uid(
+                item.uid, lambda h: h in self._taken.get(key, ()) or h in hrefs)
         privacy_hooks.refuse_change(self.storage.configuration, collection, href)
         self._taken.setdefault(key, set()).add(href)
         self._queue(Write(key, item.uid, href, item))
@@ -95,13 +95,20 @@ class SqlBatch:
                 return False
             href = queued.href
         else:
-            row = self._index.by_uid(key, uid)
-            if row is None:
+            href = self._known(key)[0].get(uid)
+            if href is None:
                 return False
-            href = row.href
         privacy_hooks.refuse_change(self.storage.configuration, collection, href)
         self._queue(Write(key, uid, href, None))
         return True
+
+    def _known(self, key: str):
+        """UID -> href and the hrefs of a calendar, read once per batch (under its lock,
+        so nobody else changes them meanwhile)."""
+        if key not in self._rows:
+            rows = self._index.all(key)
+            self._rows[key] = ({r.uid: r.href for r in rows}, {r.href for r in rows})
+        return self._rows[key]
 
     def _queue(self, write: Write) -> None:
         self.writes.append(write)
@@ -114,14 +121,18 @@ class SqlBatch:
         if self.committed:
             raise RuntimeError("batch committed twice")
         self.committed = True
+        final: Dict[str, Dict[str, object]] = {}
         for number, write in enumerate(self.writes):
             if file_batch.before_write is not None:
                 file_batch.before_write(number)
-            collection = self.calendar(write.path)
-            if write.item is None:
-                collection.delete(write.href)
-            else:
-                write.result, _ = collection.upload(write.href, write.item)
+            final.setdefault(write.path, {})[write.href] = write.item
+        stored: Dict[tuple, object] = {}
+        for path, planned in final.items():
+            for href, item in self.calendar(path).write_many(planned).items():
+                stored[(path, href)] = item
+        for write in self.writes:
+            if write.item is not None:
+                write.result = stored.get((write.path, write.href))
         if on_commit is not None and self.writes:
             with self.storage._svc.db.transaction() as connection:
                 on_commit(connection)

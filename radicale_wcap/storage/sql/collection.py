@@ -176,22 +176,50 @@ class Collection(radicale_storage.BaseCollection):
     # -- writes
     def upload(self, href: str, item: radicale_item.Item
                ) -> Tuple[radicale_item.Item, Optional[radicale_item.Item]]:
-        if not getattr(item, VALIDATED, False):
-            validate_item(self._storage.configuration, radicale_compat.parsed_form(item),
-                          item.serialize())
+        replaced = self._get(href)
+        return self.write_many({href: item})[href], replaced
+
+    def write_many(self, changes_by_href) -> dict:
+        """Puts (href: item) and deletions (href: None) in one transaction, with one
+        change number and one round trip per table: the store's batches and a
+        whole-calendar PUT come here. Returns href: the stored item for the puts."""
         svc = self._services
+        configuration = self._storage.configuration
+        for item in changes_by_href.values():
+            if item is not None and not getattr(item, VALIDATED, False):
+                validate_item(configuration, radicale_compat.parsed_form(item),
+                              item.serialize())
+        hrefs = list(changes_by_href)
+        stored = {}
         with self._sql.writing([self.key]) as tx:
             connection = tx.connection
-            replaced = self._get(href)
+            for offset in range(0, len(hrefs), 1000):
+                for row in connection.execute(select(
+                        items.c.href, items.c.uid, items.c.component).where(
+                            items.c.path == self.key,
+                            items.c.href.in_(hrefs[offset:offset + 1000]))):
+                    stored[row.href] = row
             self._seq, self._modified = self._storage.bump(connection, self.key)
-            svc.index.write(connection, self.key, href, item, self._modified, self._seq,
-                            vobject_item=radicale_compat.parsed_form(item))
-            self._storage.note_change(connection, self.key, href, self._seq,
-                                      item.uid or "", item.component_name or "", False)
-            uploaded = self._get(href)
-            if self._is_calendar_path():
+            svc.index.remove_many(connection, self.key, hrefs)
+            rows, spans, triggers, noted, results = [], [], [], [], {}
+            for href, item in changes_by_href.items():
+                if item is None:
+                    if href in stored:
+                        noted.append((href, stored[href].uid, stored[href].component, True))
+                    continue
+                row, instance_rows, alarm_rows = svc.index.rows(
+                    self.key, href, item, self._modified, self._seq,
+                    vobject_item=radicale_compat.parsed_form(item))
+                rows.append(row)
+                spans.extend(instance_rows)
+                triggers.extend(alarm_rows)
+                noted.append((href, row["uid"], row["component"], False))
+                results[href] = self._item(_Row(row))
+            svc.index.insert(connection, rows, spans, triggers)
+            self._storage.note_changes(connection, self.key, self._seq, noted)
+            if results and self._is_calendar_path():
                 tx.after_commit.append(self._register)
-        return uploaded, replaced
+        return results
 
     def _register(self) -> None:
         registry = self._services.registry
@@ -206,14 +234,9 @@ class Collection(radicale_storage.BaseCollection):
                 svc.registry.remove(self.key)
                 svc.ledger.forget_collection(self.key)
             return
-        with self._sql.writing([self.key]) as tx:
-            before = svc.index.by_href(self.key, href)
-            if before is None:
-                raise radicale_storage.ComponentNotFoundError(href)
-            self._seq, self._modified = self._storage.bump(tx.connection, self.key)
-            svc.index.remove(tx.connection, self.key, href)
-            self._storage.note_change(tx.connection, self.key, href, self._seq,
-                                      before.uid, before.component, True)
+        if self._get(href) is None:
+            raise radicale_storage.ComponentNotFoundError(href)
+        self.write_many({href: None})
 
     # -- what the store's handles ask of a collection (as of the file engine)
     def index(self):
@@ -230,3 +253,9 @@ class Collection(radicale_storage.BaseCollection):
     def reconcile_files(self, hrefs) -> None:
         """Nothing to reconcile: there are no files."""
 
+
+class _Row:
+    """A row written in this transaction, read as a selected row is."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)

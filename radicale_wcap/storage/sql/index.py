@@ -51,9 +51,9 @@ class SqlIndex:
         self.limits = limits
 
     # -- the write side, inside the caller's transaction
-    def write(self, connection, path: str, href: str, item, modified_ns: int, seq: int,
-              vobject_item=None) -> None:
-        """The item's row with its text, instances and alarms (replacing what was)."""
+    def rows(self, path: str, href: str, item, modified_ns: int, seq: int,
+             vobject_item=None):
+        """The item's row with its text, and its instance and alarm rows."""
         text = item.serialize()
         recurring = is_recurring(text)
         start, end = item.time_range
@@ -70,20 +70,39 @@ class SqlIndex:
             spans, complete, expanded_until, hostile = self._instances(
                 vobject_item, path, href, None)
         triggers = alarm_triggers(vobject_item, spans) if has_alarm and vobject_item else []
+        row = dict(path=path, href=href, uid=item.uid or "", etag=item.etag,
+                   component=item.component_name or "", text=text, start=start, end=end,
+                   recurring=recurring, complete=bool(complete),
+                   expanded_until=expanded_until, hostile=bool(hostile),
+                   long=end - start > SHORT_SPAN, has_alarm=has_alarm,
+                   modified=modified_ns, seq=seq)
+        spans_rows = [{"path": path, "href": href, "start": s, "end": e,
+                       "long": e - s > INSTANCE_SHORT_SPAN} for s, e in spans] if recurring else []
+        alarm_rows = [{"path": path, "href": href, "trigger": t} for t in triggers]
+        return row, spans_rows, alarm_rows
+
+    def write(self, connection, path: str, href: str, item, modified_ns: int, seq: int,
+              vobject_item=None) -> None:
+        """The item's rows (replacing what was), in the caller's transaction."""
+        row, spans, triggers = self.rows(path, href, item, modified_ns, seq, vobject_item)
         self.remove(connection, path, href)
-        connection.execute(insert(items).values(
-            path=path, href=href, uid=item.uid or "", etag=item.etag,
-            component=item.component_name or "", text=text, start=start, end=end,
-            recurring=recurring, complete=bool(complete), expanded_until=expanded_until,
-            hostile=bool(hostile), long=end - start > SHORT_SPAN, has_alarm=has_alarm,
-            modified=modified_ns, seq=seq))
-        if recurring and spans:
-            connection.execute(insert(instances), [
-                {"path": path, "href": href, "start": s, "end": e,
-                 "long": e - s > INSTANCE_SHORT_SPAN} for s, e in spans])
-        if triggers:
-            connection.execute(insert(alarms), [
-                {"path": path, "href": href, "trigger": t} for t in triggers])
+        self.insert(connection, [row], spans, triggers)
+
+    @staticmethod
+    def insert(connection, item_rows, instance_rows, alarm_rows) -> None:
+        """Many rows in one round trip per table (psycopg pipelines executemany)."""
+        for table, rows in ((items, item_rows), (instances, instance_rows),
+                            (alarms, alarm_rows)):
+            if rows:
+                connection.execute(insert(table), rows)
+
+    def remove_many(self, connection, path: str, hrefs: Sequence[str]) -> None:
+        hrefs = list(hrefs)
+        for offset in range(0, len(hrefs), 1000):
+            chunk = hrefs[offset:offset + 1000]
+            for table in (items, instances, alarms):
+                connection.execute(delete(table).where(table.c.path == path,
+                                                       table.c.href.in_(chunk)))
 
     def remove(self, connection, path: str, href: str) -> None:
         for table in (items, instances, alarms):

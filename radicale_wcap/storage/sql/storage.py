@@ -71,13 +71,17 @@ class SqlStorage(radicale_storage.BaseStorage):
             raise radicale_storage.ComponentNotFoundError(key)
         return row.seq, now
 
-    def note_change(self, connection, key: str, href: str, seq: int, uid: str,
-                    component: str, deleted: bool) -> None:
-        connection.execute(delete(changes).where(changes.c.path == key,
-                                                 changes.c.href == href))
-        connection.execute(insert(changes).values(
-            path=key, href=href, seq=seq, uid=uid, component=component, deleted=deleted,
-            at=time.time()))
+    def note_changes(self, connection, key: str, seq: int, noted) -> None:
+        """The change rows of (href, uid, component, deleted): the newest per name."""
+        hrefs = [href for href, _, _, _ in noted]
+        for offset in range(0, len(hrefs), 1000):
+            connection.execute(delete(changes).where(
+                changes.c.path == key, changes.c.href.in_(hrefs[offset:offset + 1000])))
+        now = time.time()
+        if noted:
+            connection.execute(insert(changes), [
+                {"path": key, "href": href, "seq": seq, "uid": uid, "component": component,
+                 "deleted": deleted, "at": now} for href, uid, component, deleted in noted])
 
     def _insert_missing(self, connection, key: str, props: dict) -> None:
         dialect = pg_dialect if self.sql.postgresql else sqlite_dialect
@@ -151,24 +155,19 @@ class SqlStorage(radicale_storage.BaseStorage):
 
     def _replace_items(self, connection, collection: Collection, new_items):
         """A whole-calendar PUT: the new items, and deletions of the names not in it."""
-        key = collection.key
         old = {item.href: item for item in collection.get_all()}
         suffix = ".vcf" if collection.tag == "VADDRESSBOOK" else ".ics"
-        taken: set = set()
-        replaced, new_hrefs = {}, []
+        planned: dict = {}
         for item in new_items:
-            href = href_for_uid(item.uid, lambda h: h in taken)
+            href = href_for_uid(item.uid, lambda h: h in planned)
             if suffix != ".ics":
                 href = href[:-4] + suffix
-            taken.add(href)
-            collection.upload(href, item)
-            if href in old:
-                replaced[href] = old[href]
-            else:
-                new_hrefs.append(href)
-        for href in set(old) - taken:
-            collection.delete(href)
-        return replaced, new_hrefs
+            planned[href] = item
+        for href in set(old) - set(planned):
+            planned[href] = None
+        collection.write_many(planned)
+        replaced = {href: old[href] for href in planned if href in old and planned[href]}
+        return replaced, [href for href in planned if href not in old]
 
     def drop_tree(self, key: str) -> None:
         """A collection and everything below it; its names stay as deleted changes only

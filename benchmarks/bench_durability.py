@@ -35,8 +35,7 @@ class _Settings:
 
     def set(self, durable: bool) -> None:
         mode = self.shipped if durable else "NORMAL"
-        self.db.synchronous = mode
-        self.db.connection.execute("PRAGMA synchronous=%s" % mode)
+        self.db.synchronous = mode  # new connections; the idle ones are closed
         self.index_db.durable_transaction = self.durable if durable else \
             self.index_db.transaction
 

@@ -44,23 +44,24 @@ class ApiKeys:
 
     def create(self, user: str, label: str = "") -> str:
         with self.db.transaction() as c:
-            cursor = c.execute(
-                "INSERT INTO apikeys (user, key_hash, label, created) VALUES (?, ?, ?, ?)",
-                (user, "pending-" + secrets.token_hex(16), label, time.time()))
-            key_id = cursor.lastrowid
+            key_id = c.scalar(
+                'INSERT INTO apikeys ("user", key_hash, label, created) '
+                "VALUES (:user, :pending, :label, :now) RETURNING id",
+                {"user": user, "pending": "pending-" + secrets.token_hex(16), "label": label,
+                 "now": time.time()})
             key = "rwk_%d_%s" % (key_id, secrets.token_urlsafe(32))
-            c.execute("UPDATE apikeys SET key_hash = ? WHERE id = ?", (_digest(key), key_id))
+            c.execute("UPDATE apikeys SET key_hash = :hash WHERE id = :id",
+                      {"hash": _digest(key), "id": key_id})
         return key
 
     def list(self, user: Optional[str] = None) -> List[ApiKey]:
         rows = self.db.query(
-            "SELECT id, user, label, created, last_used FROM apikeys %s ORDER BY id"
-            % ("WHERE user = ?" if user else ""), (user,) if user else ())
-        return [ApiKey(r["id"], r["user"], r["label"], r["created"], r["last_used"])
-                for r in rows]
+            'SELECT id, "user" AS name, label, created, last_used FROM apikeys %s ORDER BY id'
+            % ('WHERE "user" = :user' if user else ""), {"user": user})
+        return [ApiKey(r.id, r.name, r.label, r.created, r.last_used) for r in rows]
 
     def revoke(self, key_id: int) -> bool:
-        return bool(self.db.execute("DELETE FROM apikeys WHERE id = ?", (key_id,)).rowcount)
+        return bool(self.db.execute("DELETE FROM apikeys WHERE id = :id", {"id": key_id}))
 
     def user_of(self, key: Optional[str]) -> Optional[str]:
         if not key:
@@ -69,12 +70,13 @@ class ApiKeys:
         if not match:
             return None
         key_id = int(match.group(1))
-        row = self.db.query_one("SELECT user, key_hash, last_used FROM apikeys WHERE id = ?",
-                                (key_id,))
-        if row is None or not hmac.compare_digest(row["key_hash"], _digest(key.strip())):
+        row = self.db.query_one(
+            'SELECT "user" AS name, key_hash, last_used FROM apikeys WHERE id = :id',
+            {"id": key_id})
+        if row is None or not hmac.compare_digest(row.key_hash, _digest(key.strip())):
             return None
         now = time.time()
-        if row["last_used"] is None or not 0 <= now - row["last_used"] < TOUCH_INTERVAL:
+        if row.last_used is None or not 0 <= now - row.last_used < TOUCH_INTERVAL:
             self.db.bookkeeping("an API key's last_used", lambda c: c.execute(
-                "UPDATE apikeys SET last_used = ? WHERE id = ?", (now, key_id)))
-        return row["user"]
+                "UPDATE apikeys SET last_used = :now WHERE id = :id", {"now": now, "id": key_id}))
+        return row.name

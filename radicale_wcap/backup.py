@@ -18,6 +18,11 @@ still running then is in its journal, and the journal's rollback, after a restor
 the copied files alone, because they are not what that batch wrote. The copy is
 written to ``DEST.partial`` and renamed at the end, so a folder named ``DEST`` is always
 a whole backup.
+
+With ``[storage] database_url`` on PostgreSQL the durable rows are not a file here:
+``backup`` refuses and says so, because a copy of the item files without the database
+taken at the same moment is not a backup; PostgreSQL's own tools (``pg_dump``, or
+its continuous archiving) back up the database.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import shutil
 from typing import Callable, Dict
 
 from radicale_wcap import __version__
-from radicale_wcap.db import copy_database
+from radicale_wcap.db import shown
+from radicale_wcap.db_sqlite3 import copy_database
 
 SKIPPED_FOLDERS = (".Radicale.cache",)
 SKIPPED_PREFIXES = (".Radicale.tmp-", ".Radicale.lock")
@@ -102,6 +108,12 @@ def _copy_database(source: str, target: str) -> int:
 
 
 def backup(instance, destination: str, log: Callable[[str], None] = print) -> Dict:
+    db = instance.services.db
+    if db.kind != "sqlite":
+        raise BackupError(
+            "the database is PostgreSQL (%s): use pg_dump (pg_dump --format=custom) or "
+            "PostgreSQL's continuous archiving; this command copies only an embedded "
+            "wcap.sqlite and its item folder" % shown(db.url))
     destination = os.path.abspath(destination)
     if os.path.lexists(destination):
         raise BackupError("%s exists; a backup goes into a new folder" % destination)
@@ -116,7 +128,7 @@ def backup(instance, destination: str, log: Callable[[str], None] = print) -> Di
         with storage.acquire_lock("r"):
             counts = _copy_tree(root, os.path.join(partial, ITEMS),
                                 lambda path: storage.calendar_lock([path], "r"))
-            schema = _copy_database(instance.services.db.path,
+            schema = _copy_database(db.path,
                                     os.path.join(partial, DATABASE))
         manifest = {"created": started.isoformat(timespec="seconds"),
                     "radicale_wcap": __version__, "schema_version": schema, **counts}

@@ -77,6 +77,14 @@ def _str_list(value: Any) -> Tuple[str, ...]:
     return tuple(part.strip() for part in str(value).split(",") if part.strip())
 
 
+def _database_url(value: Any) -> str:
+    text = str(value).strip()
+    if text and text.partition("://")[0] not in (
+            "postgresql", "postgres", "postgresql+psycopg", "sqlite"):
+        raise ValueError("not a postgresql:// URL")
+    return text
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -84,6 +92,7 @@ class Setting:
     default: Any
     type: Callable[[Any], Any]
     help: str
+    secret: bool = False  # never echoed in an error (a password in a URL)
 
 
 SETTINGS: Tuple[Setting, ...] = (
@@ -131,6 +140,14 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("storage", "wcap_folder", "", str,
             "Folder for the project's own data (users, sessions, ACLs, index, "
             "spool); default `<filesystem_folder>/collection-db/wcap`"),
+    Setting("storage", "database_url", "", _database_url,
+            "Where users, sessions, API keys, the calendar registry, tombstones, item ids, "
+            "feed origins and the batch journal live: empty for the embedded "
+            "`wcap.sqlite` in the wcap folder, or `postgresql://user:password@host/db` "
+            "shared by several hosts (see README, Several hosts)", secret=True),
+    Setting("storage", "database_pool", 5, _non_negative_int,
+            "Connections each process keeps open to the database (PostgreSQL allows "
+            "three times as many more under load)"),
     Setting("storage", "index_horizon_days", 730, _non_negative_int,
             "Recurring events are indexed instance by instance up to this many days "
             "ahead; later queries expand them on demand"),
@@ -253,8 +270,9 @@ class Settings:
                 try:
                     self._values[section, option] = setting.type(value)
                 except (TypeError, ValueError) as e:
-                    raise ConfigError("Invalid value for [%s] %s in %s: %r (%s)" % (
-                        section, option, source, value, e)) from e
+                    raise ConfigError("Invalid value for [%s] %s in %s: %s (%s)" % (
+                        section, option, source,
+                        "(not shown)" if setting.secret else repr(value), e)) from e
             else:
                 self._values[section, option] = setting.default
         for section in PROJECT_SECTIONS:

@@ -33,6 +33,9 @@ logger = logging.getLogger("radicale.wcap.directory")
 _EMAIL = re.compile(r"[^@\s<>\"';,]+@[^@\s<>\"';,]+\Z")
 MAX_PASSWORD_LENGTH = 4096
 MAX_FAILURE_ROWS = 10000
+# Taken by every write that reads before it writes (exists? then insert): on
+# PostgreSQL two hosts would otherwise both pass the check.
+LOCK = "directory"
 
 
 class DirectoryError(ValueError):
@@ -77,10 +80,10 @@ def validate_tz(tz: str) -> None:
 
 
 def _row_to_user(row) -> User:
-    return User(name=row["name"], email=row["email"], cn=row["cn"], tz=row["tz"],
-                admin=bool(row["admin"]), prefs=json.loads(row["prefs"] or "{}"),
-                has_password=bool(row["password_hash"]),
-                password_changed=row["password_changed"])
+    return User(name=row.name, email=row.email, cn=row.cn, tz=row.tz,
+                admin=bool(row.admin), prefs=json.loads(row.prefs or "{}"),
+                has_password=bool(row.password_hash),
+                password_changed=row.password_changed)
 
 
 class Directory:
@@ -100,18 +103,19 @@ class Directory:
 
     # -- reading
     def get(self, name: str) -> Optional[User]:
-        row = self.db.query_one("SELECT * FROM users WHERE name = ?", (name,))
+        row = self.db.query_one("SELECT * FROM users WHERE name = :name", {"name": name})
         return _row_to_user(row) if row else None
 
     def by_email(self, email: str) -> Optional[User]:
         row = self.db.query_one(
-            "SELECT * FROM users WHERE lower(email) = lower(?) AND email != ''", (email,))
+            "SELECT * FROM users WHERE lower(email) = lower(:email) AND email != ''",
+            {"email": email})
         return _row_to_user(row) if row else None
 
     def revision(self) -> int:
         """Changes whenever a user is added, removed, renamed or re-addressed, in
         any process (schema migration 2)."""
-        return self.db.query_one("SELECT rev FROM directory_revision")[0]
+        return self.db.scalar("SELECT rev FROM directory_revision")
 
     def list(self) -> List[User]:
         return [_row_to_user(r) for r in self.db.query("SELECT * FROM users ORDER BY name")]
@@ -124,16 +128,18 @@ class Directory:
         validate_tz(tz)
         password_hash = self._hash(password) if password is not None else None
         with self.db.transaction() as c:
-            if c.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+            c.lock(LOCK)
+            if c.query_one("SELECT 1 FROM users WHERE name = :name", {"name": name}):
                 raise DirectoryError("user %r exists" % name)
-            if email and c.execute("SELECT 1 FROM users WHERE lower(email) = lower(?)",
-                                   (email,)).fetchone():
+            if email and c.query_one("SELECT 1 FROM users WHERE lower(email) = lower(:email)",
+                                     {"email": email}):
                 raise DirectoryError("mail address %r belongs to another user" % email)
             now = time.time()
-            c.execute("INSERT INTO users (name, password_hash, email, cn, tz, admin, "
-                      "prefs, password_changed, created) VALUES (?,?,?,?,?,?,?,?,?)",
-                      (name, password_hash, email, cn or name, tz, int(admin), "{}",
-                       now, now))
+            c.execute("INSERT INTO users (name, password_hash, email, cn, tz, admin, prefs, "
+                      "password_changed, created) VALUES (:name, :password_hash, :email, "
+                      ":cn, :tz, :admin, '{}', :now, :now)",
+                      {"name": name, "password_hash": password_hash, "email": email,
+                       "cn": cn or name, "tz": tz, "admin": int(admin), "now": now})
         logger.info("User %r added", name)
         user = self.get(name)
         assert user is not None
@@ -149,41 +155,45 @@ class Directory:
         if "tz" in changes:
             validate_tz(changes["tz"])
         with self.db.transaction() as c:
-            if not c.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+            c.lock(LOCK)
+            if not c.query_one("SELECT 1 FROM users WHERE name = :name", {"name": name}):
                 raise DirectoryError("no such user %r" % name)
-            if changes.get("email") and c.execute(
-                    "SELECT 1 FROM users WHERE lower(email) = lower(?) AND name != ?",
-                    (changes["email"], name)).fetchone():
+            if changes.get("email") and c.query_one(
+                    "SELECT 1 FROM users WHERE lower(email) = lower(:email) AND name != :name",
+                    {"email": changes["email"], "name": name}):
                 raise DirectoryError("mail address %r belongs to another user"
                                      % changes["email"])
             for key, value in changes.items():
-                c.execute("UPDATE users SET %s = ? WHERE name = ?" % key,
-                          (int(value) if key == "admin" else value, name))
+                c.execute("UPDATE users SET %s = :value WHERE name = :name" % key,
+                          {"value": int(value) if key == "admin" else value, "name": name})
         user = self.get(name)
         assert user is not None
         return user
 
     def set_prefs(self, name: str, prefs: Dict[str, Any]) -> None:
         with self.db.transaction() as c:
-            row = c.execute("SELECT prefs FROM users WHERE name = ?", (name,)).fetchone()
+            c.lock(LOCK)
+            row = c.query_one("SELECT prefs FROM users WHERE name = :name", {"name": name})
             if row is None:
                 raise DirectoryError("no such user %r" % name)
-            merged = json.loads(row["prefs"] or "{}")
+            merged = json.loads(row.prefs or "{}")
             for key, value in prefs.items():
                 if value is None:
                     merged.pop(key, None)
                 else:
                     merged[key] = value
-            c.execute("UPDATE users SET prefs = ? WHERE name = ?",
-                      (json.dumps(merged, sort_keys=True), name))
+            c.execute("UPDATE users SET prefs = :prefs WHERE name = :name",
+                      {"prefs": json.dumps(merged, sort_keys=True), "name": name})
 
     def delete(self, name: str) -> None:
         with self.db.transaction() as c:
-            if not c.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount:
+            c.lock(LOCK)
+            named = {"name": name}
+            if not c.execute("DELETE FROM users WHERE name = :name", named).rowcount:
                 raise DirectoryError("no such user %r" % name)
-            c.execute("DELETE FROM sessions WHERE user = ?", (name,))
-            c.execute("DELETE FROM apikeys WHERE user = ?", (name,))
-            c.execute("DELETE FROM login_failures WHERE name = ?", (name,))
+            c.execute('DELETE FROM sessions WHERE "user" = :name', named)
+            c.execute('DELETE FROM apikeys WHERE "user" = :name', named)
+            c.execute("DELETE FROM login_failures WHERE name = :name", named)
         self._drop_cache()
         logger.info("User %r deleted, sessions and API keys revoked", name)
 
@@ -202,9 +212,11 @@ class Directory:
         even when the clock steps back."""
         password_hash = self._hash(password)
         with self.db.transaction() as c:
-            if not c.execute("UPDATE users SET password_hash = ?, password_changed = "
-                             "MAX(?, password_changed + 0.001) WHERE name = ?",
-                             (password_hash, time.time(), name)).rowcount:
+            if not c.execute(
+                    "UPDATE users SET password_hash = :hash, password_changed = CASE WHEN "
+                    ":now > password_changed + 0.001 THEN :now ELSE password_changed + 0.001 "
+                    "END WHERE name = :name",
+                    {"hash": password_hash, "now": time.time(), "name": name}).rowcount:
                 raise DirectoryError("no such user %r" % name)
         self._drop_cache()
         logger.info("Password of user %r changed", name)
@@ -222,16 +234,17 @@ class Directory:
         if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
             return False
         row = self.db.query_one(
-            "SELECT password_hash, password_changed FROM users WHERE name = ?", (name,))
+            "SELECT password_hash, password_changed FROM users WHERE name = :name",
+            {"name": name})
         ttl = self.settings.get("auth", "credential_cache_seconds")
         key = self._cache_entry(name, password)
         now = time.monotonic()
         if row is not None and ttl:
             with self._cache_lock:
                 entry = self._cache.get(key)
-            if entry is not None and entry[0] > now and entry[1] == row["password_changed"]:
+            if entry is not None and entry[0] > now and entry[1] == row.password_changed:
                 return True
-        stored = row["password_hash"] if row is not None and row["password_hash"] else None
+        stored = row.password_hash if row is not None and row.password_hash else None
         try:
             ok = self._hasher.verify(stored or self._dummy_hash, password)
         except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
@@ -241,7 +254,7 @@ class Directory:
             with self._cache_lock:
                 if len(self._cache) > 10000:
                     self._cache.clear()
-                self._cache[key] = (now + ttl, row["password_changed"])
+                self._cache[key] = (now + ttl, row.password_changed)
         return ok
 
     # -- failed logins
@@ -257,9 +270,9 @@ class Directory:
         """True while the back-off after ``name``'s last failed login lasts;
         ``auth.verify`` then answers a failed login at once, without looking at
         the password or counting the attempt."""
-        row = self.db.query_one("SELECT count, last FROM login_failures WHERE name = ?",
-                                (name,))
-        return row is not None and time.time() < row["last"] + self.backoff(row["count"])
+        row = self.db.query_one("SELECT count, last FROM login_failures WHERE name = :name",
+                                {"name": name})
+        return row is not None and time.time() < row.last + self.backoff(row.count)
 
     def record_failure(self, name: str) -> int:
         """Count a failed login of ``name``; the number of failures in a row.
@@ -276,18 +289,16 @@ class Directory:
         counted = []
 
         def count_failure(c) -> None:
-            c.execute("DELETE FROM login_failures WHERE last < ?", (now - 86400,))
-            c.execute("INSERT INTO login_failures (name, count, last) VALUES (?, 1, ?) "
-                      "ON CONFLICT(name) DO UPDATE SET count = count + 1, last = ?",
-                      (name, now, now))
-            counted.append(c.execute("SELECT count FROM login_failures WHERE name = ?",
-                                     (name,)).fetchone()[0])
-            excess = c.execute("SELECT count(*) FROM login_failures").fetchone()[0] \
-                - MAX_FAILURE_ROWS
+            c.execute("DELETE FROM login_failures WHERE last < :old", {"old": now - 86400})
+            counted.append(c.scalar(
+                "INSERT INTO login_failures (name, count, last) VALUES (:name, 1, :now) "
+                "ON CONFLICT (name) DO UPDATE SET count = login_failures.count + 1, "
+                "last = :now RETURNING count", {"name": name, "now": now}))
+            excess = c.scalar("SELECT count(*) FROM login_failures") - MAX_FAILURE_ROWS
             if excess > 0:
-                c.execute("DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM "
+                c.execute("DELETE FROM login_failures WHERE name IN (SELECT name FROM "
                           "login_failures WHERE name NOT IN (SELECT name FROM users) "
-                          "ORDER BY last LIMIT ?)", (excess,))
+                          "ORDER BY last LIMIT :excess)", {"excess": excess})
 
         # Best-effort, never paused: a login whose failure can not be counted (disk
         # full) is still a failed login, not a server error.
@@ -298,6 +309,7 @@ class Directory:
         return counted[-1]
 
     def clear_failures(self, name: str) -> None:
-        if self.db.query_one("SELECT 1 FROM login_failures WHERE name = ?", (name,)):
+        named = {"name": name}
+        if self.db.query_one("SELECT 1 FROM login_failures WHERE name = :name", named):
             self.db.bookkeeping("the end of a failed-login back-off", lambda c: c.execute(
-                "DELETE FROM login_failures WHERE name = ?", (name,)), pause=0)
+                "DELETE FROM login_failures WHERE name = :name", named), pause=0)

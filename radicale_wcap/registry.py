@@ -53,6 +53,7 @@ class CalendarRecord:
     parent: Optional[str]
     settings: Dict[str, Any] = field(default_factory=dict)
     registered: bool = True
+    created: Optional[float] = None  # when registered (WCAP's X-NSCP-CALPROPS-CREATED)
 
     def setting(self, name: str) -> Any:
         return self.settings.get(name, CALENDAR_SETTINGS.get(name))
@@ -60,10 +61,15 @@ class CalendarRecord:
 
 def _row(row) -> CalendarRecord:
     return CalendarRecord(
-        path=row["path"], calid=row["calid"], owner=row["owner"],
-        owners=json.loads(row["owners"]), acl=row["acl"], number=row["number"],
-        webname=row["webname"], parent=row["parent"],
-        settings=json.loads(row["settings"]))
+        path=row.path, calid=row.calid, owner=row.owner, owners=json.loads(row.owners),
+        acl=row.acl, number=row.number, webname=row.webname, parent=row.parent,
+        settings=json.loads(row.settings), created=row.created)
+
+
+# Taken by every write of the registry: a new calendar's number is the highest plus one,
+# and on PostgreSQL two hosts would otherwise pick the same (SQLite's BEGIN IMMEDIATE
+# serialises them already); it also orders the revision row's lock after the rows'.
+LOCK = "registry"
 
 
 class Registry:
@@ -77,8 +83,8 @@ class Registry:
     # -- cache
     def revision(self) -> int:
         """Changes in the transaction that changes any calendar row, whoever
-        commits it (schema migration 3)."""
-        return self.db.query_one("SELECT rev FROM registry_revision")[0]
+        commits it, in any process or on any host (schema migration 3)."""
+        return self.db.scalar("SELECT rev FROM registry_revision")
 
     def acl_for(self, path: str) -> CalendarACL:
         """The parsed ACL of a collection path (cached; hot in rights checks).
@@ -120,36 +126,40 @@ class Registry:
                               webname=None, parent=None, settings={}, registered=False)
 
     def get(self, path: str) -> Optional[CalendarRecord]:
-        row = self.db.query_one("SELECT * FROM calendars WHERE path = ?",
-                                (calid_mod.normalize_path(path),))
+        row = self.db.query_one("SELECT * FROM calendars WHERE path = :path",
+                                {"path": calid_mod.normalize_path(path)})
         return _row(row) if row else None
 
     def get_by_calid(self, calid: str) -> Optional[CalendarRecord]:
-        row = self.db.query_one("SELECT * FROM calendars WHERE calid = ?", (calid,))
+        row = self.db.query_one("SELECT * FROM calendars WHERE calid = :calid",
+                                {"calid": calid})
         return _row(row) if row else None
 
     def get_by_webname(self, webname: str) -> Optional[CalendarRecord]:
         if not WEBNAME.match(webname or ""):
             return None
-        row = self.db.query_one("SELECT * FROM calendars WHERE webname = ?", (webname,))
+        # Web names are case-blind (schema migration 6 indexes lower(webname)).
+        row = self.db.query_one("SELECT * FROM calendars WHERE lower(webname) = "
+                                "lower(:webname)", {"webname": webname})
         return _row(row) if row else None
 
     def get_by_number(self, number: int) -> Optional[CalendarRecord]:
-        row = self.db.query_one("SELECT * FROM calendars WHERE number = ?", (number,))
+        row = self.db.query_one("SELECT * FROM calendars WHERE number = :number",
+                                {"number": number})
         return _row(row) if row else None
 
     def list(self, owner: Optional[str] = None) -> List[CalendarRecord]:
         if owner:
-            rows = self.db.query("SELECT * FROM calendars WHERE owner = ? ORDER BY calid",
-                                 (owner,))
+            rows = self.db.query("SELECT * FROM calendars WHERE owner = :owner "
+                                 "ORDER BY calid", {"owner": owner})
         else:
             rows = self.db.query("SELECT * FROM calendars ORDER BY calid")
         return [_row(r) for r in rows]
 
     def children(self, path: str) -> List[CalendarRecord]:
         return [_row(r) for r in self.db.query(
-            "SELECT * FROM calendars WHERE parent = ? ORDER BY calid",
-            (calid_mod.normalize_path(path),))]
+            "SELECT * FROM calendars WHERE parent = :path ORDER BY calid",
+            {"path": calid_mod.normalize_path(path)})]
 
     # -- writing
     def register(self, path: str, *, owner: Optional[str] = None,
@@ -165,12 +175,14 @@ class Registry:
         acl_text = normalize_acl(acl) if acl else self.default_acl
         owner = owner or calid_mod.owner_of(calid)
         with self.db.transaction() as c:
-            if c.execute("SELECT 1 FROM calendars WHERE path = ?", (path,)).fetchone() is None:
-                number = c.execute(
-                    "SELECT COALESCE(MAX(number), 0) + 1 FROM calendars").fetchone()[0]
+            c.lock(LOCK)
+            if c.query_one("SELECT 1 FROM calendars WHERE path = :path",
+                           {"path": path}) is None:
+                number = c.scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM calendars")
                 c.execute("INSERT INTO calendars (path, calid, owner, owners, acl, number, "
-                          "created) VALUES (?, ?, ?, '[]', ?, ?, ?)",
-                          (path, calid, owner, acl_text, number, time.time()))
+                          "created) VALUES (:path, :calid, :owner, '[]', :acl, :number, :now)",
+                          {"path": path, "calid": calid, "owner": owner, "acl": acl_text,
+                           "number": number, "now": time.time()})
         record = self.get(path)
         assert record is not None
         return record
@@ -179,7 +191,9 @@ class Registry:
         path = calid_mod.normalize_path(path)
         self.register(path)
         with self.db.transaction() as c:
-            c.execute("UPDATE calendars SET %s = ? WHERE path = ?" % column, (value, path))
+            c.lock(LOCK)
+            c.execute("UPDATE calendars SET %s = :value WHERE path = :path" % column,
+                      {"value": value, "path": path})
         record = self.get(path)
         assert record is not None
         return record
@@ -227,16 +241,20 @@ class Registry:
         unknown = set(values) - set(CALENDAR_SETTINGS)
         if unknown:
             raise RegistryError("unknown calendar setting(s): %s" % ", ".join(sorted(unknown)))
-        record = self.register(path)
-        merged = dict(record.settings)
-        merged.update(values)
-        return self._update(path, "settings", json.dumps(merged, sort_keys=True))
+        with self.db.transaction() as c:
+            c.lock(LOCK)  # read, merge, write: no other host's change in between
+            record = self.register(path)
+            merged = dict(record.settings)
+            merged.update(values)
+            return self._update(path, "settings", json.dumps(merged, sort_keys=True))
 
     def remove(self, path: str) -> None:
         path = calid_mod.normalize_path(path)
         with self.db.transaction() as c:
-            c.execute("DELETE FROM calendars WHERE path = ?", (path,))
-            c.execute("UPDATE calendars SET parent = NULL WHERE parent = ?", (path,))
+            c.lock(LOCK)
+            c.execute("DELETE FROM calendars WHERE path = :path", {"path": path})
+            c.execute("UPDATE calendars SET parent = NULL WHERE parent = :path",
+                      {"path": path})
 
     @staticmethod
     def validate_acl(acl: str) -> str:

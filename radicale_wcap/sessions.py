@@ -48,11 +48,12 @@ class Sessions:
         sid = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
         now = time.time()
         with self.db.transaction() as c:
-            c.execute("DELETE FROM sessions WHERE last_seen < ? OR created < ?",
-                      (now - self.idle_timeout, now - self.max_lifetime))
-            c.execute("INSERT INTO sessions (id_hash, user, created, last_seen, "
-                      "password_changed) VALUES (?, ?, ?, ?, (SELECT password_changed "
-                      "FROM users WHERE name = ?))", (_digest(sid), user, now, now, user))
+            c.execute("DELETE FROM sessions WHERE last_seen < :idle OR created < :old",
+                      {"idle": now - self.idle_timeout, "old": now - self.max_lifetime})
+            c.execute('INSERT INTO sessions (id_hash, "user", created, last_seen, '
+                      "password_changed) VALUES (:id, :user, :now, :now, (SELECT "
+                      "password_changed FROM users WHERE name = :user))",
+                      {"id": _digest(sid), "user": user, "now": now})
         return sid
 
     def user_of(self, sid: Optional[str]) -> Optional[str]:
@@ -60,28 +61,30 @@ class Sessions:
         the password changed since the login)."""
         if not sid or len(sid) > 256 or not sid.strip():
             return None
-        digest = _digest(sid)
+        digest = {"id": _digest(sid)}
+        # Read on every request, from the database every host shares: a logout or a
+        # password change anywhere decides the next request here (nothing is cached).
         row = self.db.query_one(
-            "SELECT s.user, s.created, s.last_seen, "
-            "s.password_changed IS u.password_changed AS current "
-            "FROM sessions s LEFT JOIN users u ON u.name = s.user WHERE s.id_hash = ?",
-            (digest,))
+            'SELECT s."user" AS name, s.created, s.last_seen, s.password_changed AS stamp, '
+            "u.password_changed AS current FROM sessions s "
+            'LEFT JOIN users u ON u.name = s."user" WHERE s.id_hash = :id', digest)
         if row is None:
             return None
         now = time.time()
-        if (not row["current"] or now - row["last_seen"] > self.idle_timeout
-                or now - row["created"] > self.max_lifetime):
+        if (row.stamp != row.current or now - row.last_seen > self.idle_timeout
+                or now - row.created > self.max_lifetime):
             self.db.bookkeeping("the end of an expired session", lambda c: c.execute(
-                "DELETE FROM sessions WHERE id_hash = ?", (digest,)))
+                "DELETE FROM sessions WHERE id_hash = :id", digest))
             return None
-        if now - row["last_seen"] > TOUCH_INTERVAL:
+        if now - row.last_seen > TOUCH_INTERVAL:
             self.db.bookkeeping("a session's last_seen", lambda c: c.execute(
-                "UPDATE sessions SET last_seen = ? WHERE id_hash = ?", (now, digest)))
-        return row["user"]
+                "UPDATE sessions SET last_seen = :now WHERE id_hash = :id",
+                {"now": now, **digest}))
+        return row.name
 
     def revoke(self, sid: str) -> bool:
-        return bool(self.db.execute("DELETE FROM sessions WHERE id_hash = ?",
-                                    (_digest(sid),)).rowcount)
+        return bool(self.db.execute("DELETE FROM sessions WHERE id_hash = :id",
+                                    {"id": _digest(sid)}))
 
     def revoke_user(self, user: str, keep: Optional[str] = None) -> int:
         """End every session of ``user``, except ``keep`` (the caller's own).
@@ -91,10 +94,12 @@ class Sessions:
         """
         with self.db.transaction() as c:
             if not keep:
-                return c.execute("DELETE FROM sessions WHERE user = ?", (user,)).rowcount
-            ended = c.execute("DELETE FROM sessions WHERE user = ? AND id_hash != ?",
-                              (user, _digest(keep))).rowcount
+                return c.execute('DELETE FROM sessions WHERE "user" = :user',
+                                 {"user": user}).rowcount
+            named = {"user": user, "id": _digest(keep)}
+            ended = c.execute('DELETE FROM sessions WHERE "user" = :user AND id_hash != :id',
+                              named).rowcount
             c.execute("UPDATE sessions SET password_changed = (SELECT password_changed "
-                      "FROM users WHERE name = ?) WHERE id_hash = ? AND user = ?",
-                      (user, _digest(keep), user))
+                      'FROM users WHERE name = :user) WHERE id_hash = :id AND "user" = :user',
+                      named)
             return ended

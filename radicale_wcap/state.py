@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from radicale_wcap import schema
 from radicale_wcap.config import data_folder, plugin_settings
-from radicale_wcap.db import Database
+from radicale_wcap.db import Database, url_for
 from radicale_wcap.directory import Directory
 from radicale_wcap.registry import Registry
 
@@ -36,7 +36,8 @@ class Services:
         self.settings = plugin_settings(configuration)
         self.folder = data_folder(configuration)
         os.makedirs(self.folder, exist_ok=True)
-        self.db = Database(os.path.join(self.folder, "wcap.sqlite"), schema.MIGRATIONS)
+        self.db = Database(url_for(self.settings.get("storage", "database_url"), self.folder),
+                           schema.WCAP, pool_size=self.settings.get("storage", "database_pool"))
         attach(self)  # index, ledger, journal, intents, calendar locks
         s = self.settings
         self.registry = Registry(self.db, s.get("rights", "default_acl"))

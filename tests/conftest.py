@@ -13,6 +13,7 @@ import io
 import json
 import os
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,12 +27,46 @@ from radicale_wcap.state import forget
 from tests import pgserver
 
 TEST_PASSWORD = "secret-pass"
+# The engine switch: RADICALE_WCAP_TEST_DATABASE=postgresql gives every test instance its
+# own fresh database on the session's PostgreSQL (tests/pgserver.py) as its
+# [storage] database_url; unset (or sqlite), the embedded wcap.sqlite.
+TEST_DATABASE = os.environ.get("RADICALE_WCAP_TEST_DATABASE", "sqlite").strip().lower()
+_databases: Dict[str, str] = {}  # folder -> database name, this module's tests
+_databases_lock = threading.Lock()
+
+
+def engine_database_url(folder: str) -> str:
+    """The database of the test instance at ``folder`` under the engine switch: the
+    same for every instance and config made for that folder (a live server and the
+    in-process instance beside it share it); "" for the embedded default."""
+    if TEST_DATABASE != "postgresql":
+        return ""
+    folder = os.path.abspath(folder)
+    server = pgserver.shared()
+    with _databases_lock:
+        if folder not in _databases:
+            _databases[folder] = server.create_database()
+        return server.url(_databases[folder])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _test_databases():
+    """Under the engine switch, a module's databases are dropped after its last test
+    (module-scoped live servers use theirs until then)."""
+    yield
+    if TEST_DATABASE == "postgresql":
+        with _databases_lock:
+            names = list(_databases.values())
+            _databases.clear()
+        for name in names:
+            pgserver.shared().drop_database(name)
 
 
 def test_overrides(folder: str) -> Dict[str, Dict[str, object]]:
     """Settings for tests: a cheap hash and no failed-login delays."""
     return {
-        "storage": {"filesystem_folder": os.path.join(folder, "collections")},
+        "storage": {"filesystem_folder": os.path.join(folder, "collections"),
+                    "database_url": engine_database_url(folder) or None},
         "auth": {"argon2_time_cost": "1", "argon2_memory_cost": "8",
                  "failed_login_backoff": "0", "delay": "0"},
         "logging": {"level": "warning"},

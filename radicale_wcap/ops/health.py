@@ -18,7 +18,7 @@ logger = logging.getLogger("radicale.wcap.health")
 
 
 def _database(db) -> None:
-    db.query_one("SELECT COUNT(*) FROM sqlite_master")
+    db.ping()
 
 
 def _store(instance) -> None:

@@ -92,9 +92,9 @@ class _Sessions:
     def collect(self):
         sessions = self.instance.sessions
         now = time.time()
-        count = sessions.db.query_one(
-            "SELECT COUNT(*) FROM sessions WHERE last_seen >= ? AND created >= ?",
-            (now - sessions.idle_timeout, now - sessions.max_lifetime))[0]
+        count = sessions.db.scalar(
+            "SELECT COUNT(*) FROM sessions WHERE last_seen >= :idle AND created >= :old",
+            {"idle": now - sessions.idle_timeout, "old": now - sessions.max_lifetime})
         family = GaugeMetricFamily("radicale_wcap_sessions", "Live WCAP sessions")
         family.add_metric([], count)
         yield family

@@ -59,19 +59,20 @@ class Journal:
         paths = sorted({e.path for e in entries})
         payload = json.dumps([asdict(e) for e in entries], ensure_ascii=False)
         with self.db.durable_transaction() as c:
-            cursor = c.execute(
-                "INSERT INTO journal (path, created, state, payload) VALUES (?, ?, ?, ?)",
-                (paths[0] if paths else "", time.time(), request or PENDING, payload))
-            journal_id = cursor.lastrowid
-            c.executemany("INSERT INTO journal_paths (journal_id, path) VALUES (?, ?)",
-                          [(journal_id, p) for p in paths])
+            journal_id = c.scalar(
+                "INSERT INTO journal (path, created, state, payload) "
+                "VALUES (:path, :now, :state, :payload) RETURNING id",
+                {"path": paths[0] if paths else "", "now": time.time(),
+                 "state": request or PENDING, "payload": payload})
+            c.execute("INSERT INTO journal_paths (journal_id, path) VALUES (:id, :path)",
+                      [{"id": journal_id, "path": p} for p in paths])
         return journal_id
 
     @staticmethod
-    def finish(connection, journal_id: int) -> None:
+    def finish(tx, journal_id: int) -> None:
         """Inside the caller's transaction; the paths go with the row (ON DELETE CASCADE)."""
-        connection.execute("DELETE FROM journal_paths WHERE journal_id = ?", (journal_id,))
-        connection.execute("DELETE FROM journal WHERE id = ?", (journal_id,))
+        tx.execute("DELETE FROM journal_paths WHERE journal_id = :id", {"id": journal_id})
+        tx.execute("DELETE FROM journal WHERE id = :id", {"id": journal_id})
 
     def close(self, journal_id: int) -> None:
         with self.db.transaction() as c:
@@ -86,14 +87,14 @@ class Journal:
             if not wanted:
                 return []
             rows = self.db.query(
-                "SELECT DISTINCT j.id, j.path, j.state, j.payload FROM journal j "
-                "JOIN journal_paths p ON p.journal_id = j.id WHERE p.path IN (%s) "
-                "ORDER BY j.id" % ",".join("?" * len(wanted)), wanted)
+                "SELECT j.id, j.path, j.state, j.payload FROM journal j WHERE j.id IN "
+                "(SELECT journal_id FROM journal_paths WHERE path IN :paths) ORDER BY j.id",
+                {"paths": wanted})
         found = []
         for row in rows:
             entries = []
-            for e in json.loads(row["payload"]):
-                e.setdefault("path", row["path"])  # rows older than migration 5
+            for e in json.loads(row.payload):
+                e.setdefault("path", row.path)  # rows older than migration 5
                 entries.append(Entry(**e))
-            found.append(Pending(row["id"], row["state"], entries))
+            found.append(Pending(row.id, row.state, entries))
         return found

@@ -17,16 +17,19 @@ from radicale_wcap.storage.locks import SHARED
 
 
 def integrity(svc) -> List[str]:
-    """What SQLite's own check finds wrong in the project's two databases."""
+    """What the engines' own checks find wrong in the project's databases (SQLite's
+    integrity check; PostgreSQL checks its own pages: there, that the schema is the
+    code's)."""
     found = []
-    for db, name in ((svc.db, "wcap.sqlite"), (svc.index_db, "index.sqlite")):
+    durable = "wcap.sqlite" if svc.db.kind == "sqlite" else "the PostgreSQL database"
+    for db, name in ((svc.db, durable), (svc.index_db, "index.sqlite")):
         try:
-            result = db.query_one("PRAGMA integrity_check")[0]
+            problems = db.check()
         except Exception as e:
             found.append("%s: can not be read: %s" % (name, e))
             continue
-        if result != "ok":
-            found.append("%s: integrity check failed: %s" % (name, result))
+        if problems:
+            found.append("%s: integrity check failed: %s" % (name, "; ".join(problems)))
     return found
 
 

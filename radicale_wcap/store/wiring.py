@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from radicale_wcap.db import Database
+from radicale_wcap.db_sqlite3 import SQLiteFile
 from radicale_wcap.storage.index import INDEX_MIGRATIONS, ItemIndex, Limits
 from radicale_wcap.storage.intents import Intents
 from radicale_wcap.storage.journal import Journal
@@ -22,8 +22,8 @@ from radicale_wcap.storage.locks import CalendarLocks
 def attach(svc) -> None:
     """Give ``svc`` (its ``folder``, ``settings`` and ``db`` set) the storage's objects."""
     s = svc.settings
-    svc.index_db = Database(os.path.join(svc.folder, "index.sqlite"), INDEX_MIGRATIONS,
-                            synchronous="NORMAL")
+    svc.index_db = SQLiteFile(os.path.join(svc.folder, "index.sqlite"), INDEX_MIGRATIONS,
+                              synchronous="NORMAL")
     svc.limits = Limits(horizon_days=s.get("storage", "index_horizon_days"),
                         max_instances=s.get("storage", "index_max_instances"),
                         budget_s=s.get("storage", "recurrence_budget_seconds"))

@@ -27,19 +27,22 @@ class Origins:
         self.db = db
 
     def of_calendar(self, path: str) -> Dict[str, Origin]:
-        return {row["uid"]: Origin(row["uid"], row["feed"], row["fingerprint"], row["etag"])
-                for row in self.db.query(
-                    "SELECT uid, feed, fingerprint, etag FROM origins WHERE path = ?", (path,))}
+        return {row.uid: Origin(row.uid, row.feed, row.fingerprint, row.etag)
+                for row in self.db.query("SELECT uid, feed, fingerprint, etag FROM origins "
+                                         "WHERE path = :path", {"path": path})}
 
     @staticmethod
-    def record(connection, path: str, origins: Iterable[Origin]) -> None:
-        """Insert or replace rows inside the caller's transaction."""
-        connection.executemany(
-            "INSERT OR REPLACE INTO origins (path, uid, feed, fingerprint, etag) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(path, o.uid, o.feed, o.fingerprint, o.etag) for o in origins])
+    def record(tx, path: str, origins: Iterable[Origin]) -> None:
+        """Insert or replace rows inside the caller's transaction (``db.Transaction``)."""
+        tx.execute(
+            "INSERT INTO origins (path, uid, feed, fingerprint, etag) "
+            "VALUES (:path, :uid, :feed, :fingerprint, :etag) ON CONFLICT (path, uid) "
+            "DO UPDATE SET feed = excluded.feed, fingerprint = excluded.fingerprint, "
+            "etag = excluded.etag",
+            [{"path": path, "uid": o.uid, "feed": o.feed, "fingerprint": o.fingerprint,
+              "etag": o.etag} for o in origins])
 
     @staticmethod
-    def forget(connection, path: str, uids: Iterable[str]) -> None:
-        connection.executemany("DELETE FROM origins WHERE path = ? AND uid = ?",
-                               [(path, uid) for uid in uids])
+    def forget(tx, path: str, uids: Iterable[str]) -> None:
+        tx.execute("DELETE FROM origins WHERE path = :path AND uid = :uid",
+                   [{"path": path, "uid": uid} for uid in uids])

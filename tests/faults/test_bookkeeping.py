@@ -11,6 +11,7 @@ import re
 import time
 
 import pytest
+import sqlalchemy
 
 from tests.conftest import TEST_PASSWORD, add_user
 from tests.faults import doors
@@ -26,8 +27,21 @@ def world(instance, client):
 
 
 def refuse_writes(instance):
-    # This thread's connection is the one the in-process client's requests use.
-    instance.services.db.connection.execute("PRAGMA query_only=1")
+    """Every connection of the database refuses writes from now on: the pooled ones are
+    closed, and each new one is made read-only as it opens."""
+    db = instance.services.db
+    statement = "PRAGMA query_only=1" if db.kind == "sqlite" \
+        else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
+    def read_only(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if db.kind == "postgresql":
+            dbapi_connection.commit()
+
+    db.engine.dispose()
+    sqlalchemy.event.listen(db.engine, "connect", read_only)
 
 
 def test_reads_go_on_when_nothing_can_be_written(world, caplog):
@@ -45,8 +59,7 @@ def test_reads_go_on_when_nothing_can_be_written(world, caplog):
     assert len([w for w in warnings if "last_seen" in w]) == 1, warnings
     assert len([w for w in warnings if "last_used" in w]) == 1, warnings
     # Nothing was written.
-    assert instance.services.db.query_one(
-        "SELECT last_used FROM apikeys")["last_used"] is None
+    assert instance.services.db.scalar("SELECT last_used FROM apikeys") is None
 
 
 def test_a_login_that_can_not_be_recorded_is_a_server_error(world):
@@ -66,7 +79,7 @@ def test_api_key_last_used_is_written_once_a_minute(world):
     db = instance.services.db
 
     def used():
-        return db.query_one("SELECT last_used FROM apikeys")["last_used"]
+        return db.scalar("SELECT last_used FROM apikeys")
 
     assert client.request("GET", "/restapi/v1/events", headers={"x-api-key": key}).status == 200
     first = used()

@@ -126,10 +126,10 @@ def test_registry_cache_sees_a_change_committed_through_another_connection(tmp_p
 
     from radicale_wcap.db import Database
     from radicale_wcap.registry import Registry
-    from radicale_wcap.schema import MIGRATIONS
+    from radicale_wcap.schema import WCAP
     path = str(tmp_path / "wcap.sqlite")
-    mine = Registry(Database(path, MIGRATIONS), SUN_DEFAULT)
-    other = Registry(Database(path, MIGRATIONS), SUN_DEFAULT)
+    mine = Registry(Database(path, WCAP), SUN_DEFAULT)
+    other = Registry(Database(path, WCAP), SUN_DEFAULT)
     bob = Principal("bob")
 
     def reads(_):

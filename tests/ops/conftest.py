@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD, HttpClient, add_user
+from tests.conftest import TEST_PASSWORD, HttpClient, add_user, engine_database_url
 from radicale_wcap.instance import Instance
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -33,6 +33,8 @@ def write_config(folder: pathlib.Path, extra: Optional[Dict[str, Dict[str, str]]
         "logging": {"level": level},
         "web": {"type": "none"},
     }
+    if engine_database_url(str(folder)):
+        sections["storage"]["database_url"] = engine_database_url(str(folder))
     for section, options in (extra or {}).items():
         sections.setdefault(section, {}).update(options)
     path = folder / "config"

@@ -131,7 +131,7 @@ def test_made_up_names_are_counted_like_users_but_bounded(tmp_path, monkeypatch)
     monkeypatch.setattr(directory_mod, "MAX_FAILURE_ROWS", 50)
     for n in range(200):
         directory.record_failure("flood%03d" % n)
-    rows = instance.services.db.query_one("SELECT count(*) FROM login_failures")[0]
+    rows = instance.services.db.scalar("SELECT count(*) FROM login_failures")
     assert rows <= 50
     # The flood pushed out made-up names, not the user under attack.
     assert directory.login_refused("jdoe")

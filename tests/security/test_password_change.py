@@ -12,7 +12,7 @@ import time
 import pytest
 
 from radicale_wcap.db import Database
-from radicale_wcap.schema import MIGRATIONS
+from radicale_wcap.schema import WCAP
 from radicale_wcap.sessions import Sessions
 from tests.conftest import TEST_PASSWORD, LiveServer, add_user, make_instance
 from tests.security.test_acl_revocation import _config_file
@@ -105,11 +105,12 @@ def test_password_change_stamp_only_grows(tmp_path):
 def test_sessions_from_before_the_upgrade_survive_it(tmp_path):
     """Migration 4 stamps existing sessions, so an upgrade logs nobody out."""
     path = str(tmp_path / "wcap.sqlite")
-    old = Database(path, MIGRATIONS[:2])
+    old = Database(path, WCAP.upto(2))
     old.execute("INSERT INTO users (name, password_hash, password_changed, created) "
                 "VALUES ('jdoe', 'x', 5.0, 1.0)")
     now = time.time()
-    old.execute("INSERT INTO sessions (id_hash, user, created, last_seen) "
-                "VALUES (?, 'jdoe', ?, ?)", (hashlib.sha256(b"legacyid").hexdigest(), now, now))
-    del old
-    assert Sessions(Database(path, MIGRATIONS), 3600, 3600).user_of("legacyid") == "jdoe"
+    old.execute('INSERT INTO sessions (id_hash, "user", created, last_seen) '
+                "VALUES (:id, 'jdoe', :now, :now)",
+                {"id": hashlib.sha256(b"legacyid").hexdigest(), "now": now})
+    old.dispose()
+    assert Sessions(Database(path, WCAP), 3600, 3600).user_of("legacyid") == "jdoe"

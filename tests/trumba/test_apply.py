@@ -84,8 +84,8 @@ def first_and_second():
 
 
 def origins(inst):
-    return {(r["uid"], r["fingerprint"], r["etag"]) for r in inst.services.db.query(
-        "SELECT uid, fingerprint, etag FROM origins WHERE path = ?", (PATH,))}
+    return {(r.uid, r.fingerprint, r.etag) for r in inst.services.db.query(
+        "SELECT uid, fingerprint, etag FROM origins WHERE path = :path", {"path": PATH})}
 
 
 def test_error_on_third_write_rolls_back_at_once(cl, inst, monkeypatch):

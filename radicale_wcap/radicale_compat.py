@@ -9,7 +9,11 @@ public equivalent:
   and of the homes (``Storage._get_collection_root_folder``), where a crash
   leaves Radicale's temporary folders;
 * single-item loads without listing the folder (``Collection._get``);
-* ``Collection._get`` is wrapped by an in-memory memo of loaded items;
+* ``Collection._get`` is wrapped by an in-memory memo of loaded items, and answers
+  from the side index when it knows the file;
+* the index reads item files itself (the parse Radicale's ``_get`` does, with
+  ``check_and_sanitize_items`` and the storage's limits, and a look into its item
+  cache), so that building the index parses each file once and writes no cache file;
 * ``Collection._clean_history`` is throttled (it is O(items) per write);
 * ``Item._vobject_item`` is read, to reuse a parse that already happened;
 * ``Collection._atomic_write`` and ``Storage._makedirs_synced`` are wrapped so that
@@ -89,8 +93,10 @@ def get_item(collection, href: str):
 ITEM_MEMO = LRU(64 * 1024 * 1024)
 
 
-def memoized_get(collection, href: str, verify_href: bool, load):
-    """``Collection._get`` through the in-memory memo (see _ItemMemo)."""
+def memoized_get(collection, href: str, verify_href: bool, load, known=None):
+    """``Collection._get`` through the in-memory memo (see _ItemMemo), then through
+    ``known(href, stat)`` (the side index: an item whose file has exactly that stat,
+    or None), then Radicale's own load (its item cache, or a parse)."""
     if verify_href and not pathutils.is_safe_filesystem_path_component(href):
         return load(href, verify_href)
     path = os.path.join(collection._filesystem_path, href)
@@ -102,18 +108,75 @@ def memoized_get(collection, href: str, verify_href: bool, load):
     entry = ITEM_MEMO.get(key)
     if entry is not None:
         etag, text, uid, name, component_name, time_range = entry
-        return radicale_item.Item(
-            collection=collection, href=href,
-            last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT",
-                                        time.gmtime(stat.st_mtime)),
-            etag=etag, text=text, uid=uid, name=name, component_name=component_name,
-            time_range=time_range)
-    item = load(href, verify_href)
+        return item_from_fields(collection, href, stat, etag, text, uid, name,
+                                component_name, time_range)
+    item = known(href, stat) if known is not None else None
+    if item is None:
+        item = load(href, verify_href)
     if item is not None:
         text = item.serialize()
         ITEM_MEMO.put(key, (item.etag, text, item.uid, item.name, item.component_name,
                             item.time_range), len(text))
     return item
+
+
+def item_from_fields(collection, href: str, stat: os.stat_result, etag: str, text: str,
+                     uid: str, name: str, component_name: str, time_range):
+    """An item as ``Collection._get`` builds it from an entry of its item cache."""
+    return radicale_item.Item(
+        collection=collection, href=href,
+        last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                    time.gmtime(stat.st_mtime)),
+        etag=etag, text=text, uid=uid, name=name, component_name=component_name,
+        time_range=tuple(time_range))
+
+
+def read_item_file(collection, href: str) -> Optional[Tuple[bytes, os.stat_result]]:
+    """An item file's bytes and the stat of the very file they were read from (None: no
+    such file), for a reader that parses them itself (the index's bulk reconcile)."""
+    try:
+        with open(os.path.join(collection_folder(collection), href), "rb") as f:
+            stat = os.fstat(f.fileno())
+            return f.read(), stat
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def encoding(collection) -> str:
+    """The encoding Radicale reads and writes item files in (``[encoding] stock``)."""
+    return collection._encoding
+
+
+def cached_item(collection, href: str, raw: bytes, stat: os.stat_result):
+    """The item from Radicale's own item cache when it holds these bytes (a store that
+    plain Radicale served), else None; never parses and never writes the cache."""
+    if collection._storage._use_mtime_and_size_for_item_cache is True:
+        cache_hash = collection._item_cache_mtime_and_size(stat.st_size, stat.st_mtime_ns)
+    else:
+        cache_hash = collection._item_cache_hash(raw)
+    try:
+        content = collection._load_item_cache(href, cache_hash)
+    except (OSError, EOFError):
+        return None
+    if content is None:
+        return None
+    return item_from_fields(collection, href, stat, content.etag, content.text,
+                            content.uid, content.name, content.tag,
+                            (content.start, content.end))
+
+
+def item_from_components(collection, href: str, stat: os.stat_result, vobject_items):
+    """The item ``Collection._get`` makes of a parsed file: checked and sanitized as
+    Radicale checks it (raises what Radicale raises there), but not written to
+    Radicale's item cache (the side index keeps what that cache would)."""
+    radicale_item.check_and_sanitize_items(
+        vobject_items, tag=collection.tag,
+        max_vevent_rrule_occurrence=collection._storage._max_vevent_rrule_occurrence)
+    vobject_item, = vobject_items
+    return radicale_item.Item(
+        collection=collection, href=href, vobject_item=vobject_item,
+        last_modified=time.strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                    time.gmtime(stat.st_mtime)))
 
 
 def parsed_form(item):

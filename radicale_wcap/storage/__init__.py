@@ -181,7 +181,8 @@ class Collection(multifilesystem.Collection):
                 # The uploaded item comes from the cache without its parsed form;
                 # the item we were given usually still has it: no second parse.
                 svc.index.upsert(self.key, href, uploaded, stat.st_mtime_ns, stat.st_size,
-                                 vobject_item=radicale_compat.parsed_form(item))
+                                 vobject_item=radicale_compat.parsed_form(item),
+                                 inode=stat.st_ino)
             if before is not None and before.uid and before.uid != uploaded.uid:
                 svc.ledger.bury(self.key, before.uid, href, before.component)
             svc.ledger.revive(self.key, uploaded.uid)
@@ -236,7 +237,22 @@ class Collection(multifilesystem.Collection):
         return radicale_compat.cache_write(path, mode, newline, super()._atomic_write)
 
     def _get(self, href: str, verify_href: bool = True):
-        return radicale_compat.memoized_get(self, href, verify_href, super()._get)
+        return radicale_compat.memoized_get(self, href, verify_href, super()._get,
+                                            known=self._indexed)
+
+    def _indexed(self, href: str, stat) -> Optional[radicale_item.Item]:
+        """The item from its index row, when the row was read from this very file:
+        the index holds what Radicale's item cache would, and building it writes no
+        cache file (``storage/index_files.py``)."""
+        if not self.tag:
+            return None
+        found = self._services.index.cached(self.key, href, stat)
+        if found is None:
+            return None
+        etag, text, uid, component, time_range = found
+        name = text[6:text.find("\n")].strip().upper() if text.startswith("BEGIN:") else ""
+        return radicale_compat.item_from_fields(self, href, stat, etag, text, uid, name,
+                                                component, time_range)
 
     # -- reads through the index
     def get_filtered(self, filters: Iterable) -> Iterator[Tuple[radicale_item.Item, bool]]:

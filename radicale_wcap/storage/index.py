@@ -1,5 +1,7 @@
 """The side index: what range, UID and changed-since queries read instead of
-every item file.
+every item file. This module holds its SQL: the schema, the writes and the queries.
+What a row holds is computed in ``index_rows.py``, the reconcile with the files is
+``index_files.py``.
 
 It is a cache. Each collection's row records the folder's ``st_mtime_ns`` as
 of the last time the index was known to match the folder; Radicale writes
@@ -8,194 +10,45 @@ moves it. On a mismatch the folder is listed (one scandir, about 40 ms for
 10,000 files) and only items whose file mtime or size changed are re-read.
 Deleting ``index.sqlite`` is always safe: it is rebuilt from the items.
 
-Recurring items are indexed instance by instance up to a horizon (as Apple's
-CalendarServer does); a query that reaches past an item's horizon treats it
-as a candidate and extends the horizon for the next query.
+An item row also holds what Radicale's item cache would (text, ETag, UID,
+component, time range) under the file's mtime, size and inode: the storage
+plugin loads an item from it (``cached``) instead of writing and reading a cache
+file per item.
 """
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import time
-from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from radicale import item as radicale_item
-from radicale.item import filter as radicale_filter
 
 from radicale_wcap import icalparse, radicale_compat
-from radicale_wcap import recurrence
-from radicale_wcap.ops import metrics
 from radicale_wcap.calid import normalize_path
-from radicale_wcap.db import Database
+from radicale_wcap.storage.index_files import reconcile as reconcile_folder
+from radicale_wcap.storage.index_files import reconcile_hrefs as reconcile_files
+from radicale_wcap.storage.index_schema import INDEX_MIGRATIONS, INDEX_VERSION
+# The names other modules know from here (the SQL engine's index among them).
+from radicale_wcap.storage.index_rows import (
+    HORIZON_MAX, INSTANCE_SHORT_SPAN, SHORT_SPAN, TS_MAX, TS_MIN, IndexedItem, ItemRows,
+    Limits, alarm_triggers, instances, rows_for)
 
 logger = logging.getLogger("radicale.wcap.index")
 
-INDEX_VERSION = 1
-TS_MIN = radicale_filter.TIMESTAMP_MIN
-TS_MAX = radicale_filter.TIMESTAMP_MAX
+__all__ = ["HORIZON_MAX", "INDEX_MIGRATIONS", "INDEX_VERSION", "INSTANCE_SHORT_SPAN",
+           "RACY_NS", "SHORT_SPAN", "TS_MAX", "TS_MIN", "IndexedItem", "ItemIndex",
+           "ItemRows", "Limits", "alarm_triggers"]
+
 # A folder mtime this close to the moment we listed it may hide a second
 # change within the same file-system time stamp tick ("racy clean", as git
 # calls it): such a record is not trusted and the next check lists again.
 RACY_NS = 100_000_000
-# Spans up to this long are "short" (see migration 2).
-SHORT_SPAN = 31 * 86400
-# Instances of recurring events are nearly always shorter than this.
-INSTANCE_SHORT_SPAN = 2 * 86400
-# The latest instant an index horizon may reach (datetime stops at year 9999).
-HORIZON_MAX = 253_000_000_000
-
-INDEX_MIGRATIONS = (
-    """
-    CREATE TABLE collections (
-        path TEXT PRIMARY KEY,
-        folder_mtime_ns INTEGER NOT NULL,
-        recorded_ns INTEGER NOT NULL
-    );
-    CREATE TABLE items (
-        path TEXT NOT NULL,
-        href TEXT NOT NULL,
-        uid TEXT NOT NULL,
-        component TEXT NOT NULL,
-        start INTEGER NOT NULL,
-        end INTEGER NOT NULL,
-        recurring INTEGER NOT NULL,
-        complete INTEGER NOT NULL,
-        expanded_until INTEGER NOT NULL,
-        hostile INTEGER NOT NULL DEFAULT 0,
-        etag TEXT NOT NULL,
-        mtime_ns INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        has_alarm INTEGER NOT NULL,
-        PRIMARY KEY (path, href)
-    );
-    CREATE INDEX items_uid ON items(path, uid);
-    CREATE INDEX items_start ON items(path, start);
-    CREATE INDEX items_mtime ON items(path, mtime_ns);
-    CREATE TABLE instances (
-        path TEXT NOT NULL,
-        href TEXT NOT NULL,
-        start INTEGER NOT NULL,
-        end INTEGER NOT NULL
-    );
-    CREATE INDEX instances_range ON instances(path, start);
-    CREATE INDEX instances_href ON instances(path, href);
-    CREATE TABLE alarms (
-        path TEXT NOT NULL,
-        href TEXT NOT NULL,
-        trigger INTEGER NOT NULL
-    );
-    CREATE INDEX alarms_trigger ON alarms(path, trigger);
-    CREATE INDEX alarms_href ON alarms(path, href)
-    """,
-    # 2: spans longer than SHORT_SPAN are flagged, so that a range query scans
-    # only [start - SHORT_SPAN, end) of the start index instead of every item
-    # that starts before the range ends. The index is a cache: start afresh.
-    """
-    DELETE FROM collections;
-    DELETE FROM items;
-    DELETE FROM instances;
-    DELETE FROM alarms;
-    ALTER TABLE items ADD COLUMN long INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE instances ADD COLUMN long INTEGER NOT NULL DEFAULT 0;
-    CREATE INDEX items_short ON items(path, recurring, long, start);
-    CREATE INDEX instances_short ON instances(path, long, start)
-    """,
-    # 3: the item text, so that the fast calendar-query path reads no item files.
-    """
-    DELETE FROM collections;
-    DELETE FROM items;
-    DELETE FROM instances;
-    DELETE FROM alarms;
-    ALTER TABLE items ADD COLUMN text TEXT NOT NULL DEFAULT ''
-    """,
-    # 4: instances are "short" up to INSTANCE_SHORT_SPAN (two days, not 31);
-    # recurring items not indexed that far are found without a full scan.
-    """
-    DELETE FROM collections;
-    DELETE FROM items;
-    DELETE FROM instances;
-    DELETE FROM alarms;
-    CREATE INDEX items_beyond ON items(path, recurring, complete, expanded_until)
-    """,
-    # 5: single-item write intents (storage/intents.py), written before the file.
-    """
-    CREATE TABLE intents (
-        path TEXT NOT NULL,
-        href TEXT NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (path, href)
-    )
-    """,
-)
-
-
-@dataclass(frozen=True)
-class IndexedItem:
-    href: str
-    uid: str
-    component: str
-    start: int
-    end: int
-    recurring: bool
-    etag: str
-    mtime_ns: int
-    hostile: bool
-
-    @property
-    def last_modified(self) -> float:
-        return self.mtime_ns / 1e9
-
-
-@dataclass
-class Limits:
-    horizon_days: int = 730
-    max_instances: int = 2000
-    budget_s: float = 1.0
-
-
-def _is_recurring(text: str) -> bool:
-    return ("\nRRULE" in text or "\nRDATE" in text or "\nRECURRENCE-ID" in text
-            or "\nEXRULE" in text)
-
-
-
-def alarm_triggers(vobject_item, spans: Sequence[Tuple[int, int]], limit: int = 5000
-                   ) -> List[int]:
-    """Absolute trigger times of every VALARM for the given instance spans."""
-    triggers: List[int] = []
-    for component in vobject_item.getChildren():
-        if component.name not in ("VEVENT", "VTODO"):
-            continue
-        for alarm in component.contents.get("valarm", []):
-            trigger = getattr(alarm, "trigger", None)
-            if trigger is None:
-                continue
-            try:
-                value = trigger.value
-            except Exception:
-                continue
-            if isinstance(value, datetime.timedelta):
-                related = trigger.params.get("RELATED", ["START"])[0].upper()
-                offset = int(value.total_seconds())
-                for start, end in spans:
-                    base = end if related == "END" else start
-                    if TS_MIN < base < TS_MAX:
-                        triggers.append(base + offset)
-            else:
-                try:
-                    triggers.append(recurrence.epoch(value))
-                except (ValueError, OverflowError, TypeError, AttributeError):
-                    continue
-            if len(triggers) >= limit:
-                return triggers[:limit]
-    return triggers
 
 
 class ItemIndex:
-    def __init__(self, db: Database, limits: Limits) -> None:
+    def __init__(self, db, limits: Limits) -> None:
         self.db = db
         self.limits = limits
 
@@ -233,142 +86,72 @@ class ItemIndex:
             "ON CONFLICT(path) DO UPDATE SET folder_mtime_ns = excluded.folder_mtime_ns, "
             "recorded_ns = excluded.recorded_ns", (path, mtime, recorded))
 
-    def reconcile(self, collection, on_removed=None, on_added=None) -> Tuple[int, int]:
-        """Bring the index of one collection in line with its folder.
-
-        Returns (re-read items, removed items). ``on_removed(href, uid,
-        component)`` is told about items that vanished without our knowledge
-        (so tombstones can be written), ``on_added(href, uid)`` about items seen.
-        """
-        path = normalize_path(collection.path)
-        folder = radicale_compat.collection_folder(collection)
-        try:
-            folder_mtime = os.stat(folder).st_mtime_ns
-        except FileNotFoundError:
-            self.drop(path)
-            return 0, 0
-        started = time.time_ns()
-        on_disk = {href: (mtime, size) for href, mtime, size
-                   in radicale_compat.list_item_files(collection)}
-        indexed = {row["href"]: (row["mtime_ns"], row["size"], row["uid"], row["component"])
-                   for row in self.db.query(
-                       "SELECT href, mtime_ns, size, uid, component FROM items WHERE path = ?",
-                       (path,))}
-        changed = [h for h, state in on_disk.items()
-                   if h not in indexed or indexed[h][:2] != state]
-        removed = [h for h in indexed if h not in on_disk]
-        for href in removed:
-            self.remove(path, href)
-            if on_removed is not None:
-                on_removed(href, indexed[href][2], indexed[href][3])
-        rows = 0
-        for batch_start in range(0, len(changed), 200):
-            # One transaction per batch: far fewer commits than one per item,
-            # yet other processes are not kept waiting on a long rebuild.
-            with self.db.transaction():
-                rows += self._reconcile_batch(collection, path, changed[batch_start:batch_start + 200],
-                                              on_disk, indexed, on_added)
+    def record_listing(self, path: str, folder_mtime_ns: int, listed_ns: int) -> None:
+        """Remember the folder state a reconcile listed (racy unless old enough)."""
         self.db.execute(
             "INSERT INTO collections (path, folder_mtime_ns, recorded_ns) VALUES (?, ?, ?) "
             "ON CONFLICT(path) DO UPDATE SET folder_mtime_ns = excluded.folder_mtime_ns, "
-            "recorded_ns = excluded.recorded_ns", (path, folder_mtime, started))
-        if rows or removed:
-            logger.info("Index of %r reconciled: %d item(s) read, %d removed",
-                        path, rows, len(removed))
-            metrics.index_rebuilt(rows)
-        return rows, len(removed)
+            "recorded_ns = excluded.recorded_ns", (path, folder_mtime_ns, listed_ns))
+
+    def reconcile(self, collection, on_removed=None, on_added=None) -> Tuple[int, int]:
+        """Bring the index of one collection in line with its folder
+        (``index_files.reconcile``): (re-read items, removed items)."""
+        return reconcile_folder(self, collection, on_removed, on_added)
 
     def reconcile_hrefs(self, collection, hrefs, on_removed=None, on_added=None) -> None:
-        """Bring the rows of just these files in line with the folder (write intents,
-        a batch's journal): no listing of the folder, whatever its mtime says."""
-        path = normalize_path(collection.path)
-        for href in sorted(set(hrefs)):
-            stat = radicale_compat.item_file_stat(collection, href)
-            item = radicale_compat.get_item(collection, href) if stat is not None else None
-            before = self.by_href(path, href)
-            if item is None:
-                if before is not None:
-                    self.remove(path, href)
-                    if on_removed is not None:
-                        on_removed(href, before.uid, before.component)
-                continue
-            self.upsert(path, href, item, stat.st_mtime_ns, stat.st_size)
-            if before is not None and before.uid != item.uid and on_removed is not None:
-                on_removed(href, before.uid, before.component)
-            if on_added is not None:
-                on_added(href, item.uid)
+        """Re-read just these files (``index_files.reconcile_hrefs``)."""
+        reconcile_files(self, collection, hrefs, on_removed, on_added)
 
-    def _reconcile_batch(self, collection, path, hrefs, on_disk, indexed, on_added) -> int:
-        rows = 0
-        for href in hrefs:
-            item = radicale_compat.get_item(collection, href)
-            if item is None:
-                if href in indexed:
-                    self.remove(path, href)
-                continue
-            state = on_disk[href]
-            self.upsert(path, href, item, state[0], state[1])
-            if on_added is not None:
-                on_added(href, item.uid)
-            rows += 1
-        return rows
+    def file_states(self, path: str) -> Dict[str, tuple]:
+        """href -> (mtime_ns, size, uid, component) of every indexed item."""
+        return {row["href"]: (row["mtime_ns"], row["size"], row["uid"], row["component"])
+                for row in self.db.query(
+                    "SELECT href, mtime_ns, size, uid, component FROM items WHERE path = ?",
+                    (path,))}
 
     # -- rows
     def upsert(self, path: str, href: str, item: "radicale_item.Item",
-               mtime_ns: int, size: int, vobject_item=None) -> None:
-        text = item.serialize()
-        recurring = _is_recurring(text)
-        start, end = item.time_range
-        complete = 1
-        expanded_until = end
-        hostile = 0
-        spans: List[Tuple[int, int]] = [(start, end)]
-        has_alarm = "BEGIN:VALARM" in text
-        if (recurring or has_alarm) and vobject_item is None:
-            try:
-                vobject_item = icalparse.read_one(item.serialize())
-            except Exception as e:
-                logger.warning("Item %r in %r can not be parsed for the index: %s",
-                               href, path, e)
-        if recurring and vobject_item is not None:
-            spans, complete, expanded_until, hostile = self._instances(
-                vobject_item, path, href, horizon_from=None)
-        alarms: List[int] = []
-        if has_alarm and vobject_item is not None:
-            alarms = alarm_triggers(vobject_item, spans)
+               mtime_ns: int, size: int, vobject_item=None, inode: int = 0) -> None:
+        self.write_rows(path, [rows_for(path, href, item, mtime_ns, size, self.limits,
+                                        vobject_item=vobject_item, inode=inode)])
+
+    def write_rows(self, path: str, batch: Sequence[ItemRows], removed: Sequence[str] = ()
+                   ) -> None:
+        """Replace the rows of these items (and drop those of ``removed``) in one
+        transaction."""
+        if not batch and not removed:
+            return
+        hrefs = [(path, rows.href) for rows in batch] + [(path, href) for href in removed]
         with self.db.transaction() as c:
-            c.execute("DELETE FROM instances WHERE path = ? AND href = ?", (path, href))
-            c.execute("DELETE FROM alarms WHERE path = ? AND href = ?", (path, href))
-            c.execute(
+            c.executemany("DELETE FROM instances WHERE path = ? AND href = ?", hrefs)
+            c.executemany("DELETE FROM alarms WHERE path = ? AND href = ?", hrefs)
+            if removed:
+                c.executemany("DELETE FROM items WHERE path = ? AND href = ?",
+                              [(path, href) for href in removed])
+            c.executemany(
                 "INSERT OR REPLACE INTO items (path, href, uid, component, start, end, "
                 "recurring, complete, expanded_until, hostile, etag, mtime_ns, size, "
-                "has_alarm, long, text) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (path, href, item.uid or "", item.component_name or "", start, end,
-                 int(recurring), int(complete), expanded_until, hostile, item.etag,
-                 mtime_ns, size, int(has_alarm), int(end - start > SHORT_SPAN), text))
-            if recurring:
-                c.executemany("INSERT INTO instances (path, href, start, end, long) "
-                              "VALUES (?,?,?,?,?)",
-                              [(path, href, s, e, int(e - s > INSTANCE_SHORT_SPAN))
-                               for s, e in spans])
-            if alarms:
-                c.executemany("INSERT INTO alarms (path, href, trigger) VALUES (?,?,?)",
-                              [(path, href, t) for t in alarms])
+                "has_alarm, long, text, inode) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [rows.item for rows in batch])
+            c.executemany("INSERT INTO instances (path, href, start, end, long) "
+                          "VALUES (?,?,?,?,?)",
+                          [(path, rows.href, s, e, int(e - s > INSTANCE_SHORT_SPAN))
+                           for rows in batch for s, e in rows.instances])
+            c.executemany("INSERT INTO alarms (path, href, trigger) VALUES (?,?,?)",
+                          [(path, rows.href, t) for rows in batch for t in rows.alarms])
 
-    def _instances(self, vobject_item, path: str, href: str,
-                   horizon_from: Optional[int]):
-        base = max(time.time(), horizon_from or 0) + self.limits.horizon_days * 86400
-        horizon = datetime.datetime.fromtimestamp(min(base, HORIZON_MAX), datetime.timezone.utc)
-        try:
-            spans, complete, expanded_until = recurrence.instances_for_index(
-                vobject_item, horizon, max_count=self.limits.max_instances,
-                budget_s=self.limits.budget_s)
-        except ValueError as e:
-            logger.warning("Recurrence of item %r in %r is over the limits and is left "
-                           "out of range queries: %s", href, path, e)
-            return [], 1, TS_MIN, 1
-        return ([(int(s), int(e)) for s, e in spans], int(bool(complete)),
-                int(expanded_until), 0)
+    def cached(self, path: str, href: str, stat: os.stat_result):
+        """(etag, text, uid, component, (start, end)) of the item row read from the
+        very file ``stat`` describes (mtime, size and inode), else None: what
+        Radicale's item cache would answer for it."""
+        row = self.db.query_one(
+            "SELECT etag, text, uid, component, start, end, mtime_ns, size, inode "
+            "FROM items WHERE path = ? AND href = ?", (path, href))
+        if (row is None or not row["uid"] or row["inode"] != stat.st_ino
+                or row["mtime_ns"] != stat.st_mtime_ns or row["size"] != stat.st_size):
+            return None
+        return (row["etag"], row["text"], row["uid"], row["component"],
+                (row["start"], row["end"]))
 
     def remove(self, path: str, href: str) -> None:
         with self.db.transaction() as c:
@@ -476,8 +259,8 @@ class ItemIndex:
             vobject_item = icalparse.read_one(item.serialize())
         except Exception:
             return
-        spans, complete, expanded_until, hostile = self._instances(
-            vobject_item, collection.path, href, horizon_from=until)
+        spans, complete, expanded_until, hostile = instances(
+            vobject_item, self.limits, collection.path, href, horizon_from=until)
         path = normalize_path(collection.path)
         with self.db.transaction() as c:
             c.execute("DELETE FROM instances WHERE path = ? AND href = ?", (path, href))

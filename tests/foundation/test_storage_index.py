@@ -196,3 +196,111 @@ def test_last_modified_from_the_index_is_radicales(populated):
         collection.delete("ev-7.ics")
     ours, stock = both()
     assert ours == stock
+
+
+ALARMED = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+BEGIN:VTIMEZONE\r
+TZID:America/New_York\r
+BEGIN:STANDARD\r
+DTSTART:19701101T020000\r
+RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU\r
+TZOFFSETFROM:-0400\r
+TZOFFSETTO:-0500\r
+TZNAME:EST\r
+END:STANDARD\r
+BEGIN:DAYLIGHT\r
+DTSTART:19700308T020000\r
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU\r
+TZOFFSETFROM:-0500\r
+TZOFFSETTO:-0400\r
+TZNAME:EDT\r
+END:DAYLIGHT\r
+END:VTIMEZONE\r
+BEGIN:VEVENT\r
+UID:alarmed-%(n)d\r
+DTSTAMP:20240101T000000Z\r
+DTSTART;TZID=America/New_York:202406%(day)02dT090000\r
+DTEND;TZID=America/New_York:202406%(day)02dT100000\r
+%(rule)sSUMMARY:with an alarm\r
+BEGIN:VALARM\r
+ACTION:DISPLAY\r
+DESCRIPTION:soon\r
+TRIGGER:-PT15M\r
+END:VALARM\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+ROW_COLUMNS = ("uid", "component", "start", "end", "recurring", "complete", "hostile",
+               "etag", "size", "has_alarm", "long", "text")
+
+
+def index_rows(instance, path):
+    db = instance.store.services.index_db
+    items = {r["href"]: tuple(r[c] for c in ROW_COLUMNS) + (r["expanded_until"],)
+             for r in db.query("SELECT * FROM items WHERE path = ?", (path,))}
+    instances = sorted((r["href"], r["start"], r["end"]) for r in db.query(
+        "SELECT href, start, end FROM instances WHERE path = ?", (path,)))
+    alarms = sorted((r["href"], r["trigger"]) for r in db.query(
+        "SELECT href, trigger FROM alarms WHERE path = ?", (path,)))
+    return items, instances, alarms
+
+
+def test_an_index_built_from_plain_files_is_the_one_uploads_build(tmp_path):
+    """A store written by another program (plain Radicale, an upgrade) gets, on its
+    first request, exactly the index that uploading the same items builds, its items
+    load exactly as stock Radicale loads them, and no Radicale item cache is written
+    for them (the index holds what it would)."""
+    import os
+    import time
+    rng = random.Random(99)
+    texts = [random_event(rng, n) for n in range(120)]
+    texts += [ALARMED % {"n": n, "day": 1 + n, "rule": "RRULE:FREQ=WEEKLY;COUNT=5\r\n"
+                         if n % 2 else ""} for n in range(6)]
+    path = "/alice/calendar/"
+    uploaded = make_instance(str(tmp_path / "uploaded"))
+    add_user(uploaded, "alice")
+    with uploaded.store.writing(path, "alice", WRITE) as calendar:
+        for text in texts:
+            calendar.put(prepare_item(uploaded.configuration, path, text))
+
+    plain = make_instance(str(tmp_path / "plain"))
+    add_user(plain, "alice")
+    source = tmp_path / "uploaded/collections/collection-root/alice/calendar"
+    target = tmp_path / "plain/collections/collection-root/alice/calendar"
+    names = sorted(n for n in os.listdir(source) if n.endswith(".ics"))
+    for name in names:
+        shutil.copyfile(source / name, target / name)
+    time.sleep(0.15)  # past the racy window, so that the copy is listed once
+    client = InProcessClient(make_app(plain))
+    assert query_report(client, "alice", dt.datetime(2024, 6, 1), dt.datetime(2024, 6, 8))
+
+    ours, theirs = index_rows(plain, path), index_rows(uploaded, path)
+    assert set(ours[0]) == set(names)
+    for href, row in ours[0].items():
+        assert row[:-1] == theirs[0][href][:-1], href
+        # expanded_until is the horizon, counted from the moment of indexing
+        assert abs(row[-1] - theirs[0][href][-1]) < 600, href
+    horizon = int(time.time()) + 700 * 86400
+    assert ([i for i in ours[1] if i[1] < horizon] == [i for i in theirs[1] if i[1] < horizon])
+    assert ours[2] == theirs[2] and len(ours[2]) == 6 + 3 * 4
+
+    copy = tmp_path / "stock"
+    shutil.copytree(tmp_path / "plain/collections", copy / "collections",
+                    ignore=shutil.ignore_patterns("collection-db", ".Radicale.cache"))
+    configuration = radicale_config.load()
+    configuration.update({"storage": {"filesystem_folder": str(copy / "collections")}},
+                         "test")
+    stock_storage = radicale.storage.load(configuration)
+
+    def fields(items):
+        return {i.href: (i.etag, i.uid, i.serialize(), i.component_name, i.time_range,
+                         i.name) for i in items}
+    with stock_storage.acquire_lock("r"):
+        stock = fields(next(iter(stock_storage.discover(path))).get_all())
+    with plugin_collection(plain, path) as collection:
+        assert fields(collection.get_all()) == stock
+    cache = target / ".Radicale.cache" / "item"
+    assert not cache.exists() or not os.listdir(cache)

@@ -372,7 +372,8 @@ class Storage(SharingStorage, privacy_hooks.StorageGuard, consistency.Consistent
         moved = radicale_compat.get_item(to_collection, to_href)
         stat = radicale_compat.item_file_stat(to_collection, to_href)
         if moved is not None and stat is not None:
-            svc.index.upsert(to_key, to_href, moved, stat.st_mtime_ns, stat.st_size)
+            svc.index.upsert(to_key, to_href, moved, stat.st_mtime_ns, stat.st_size,
+                             inode=stat.st_ino)
             svc.ledger.revive(to_key, moved.uid)
         svc.index.record_folder(to_key,
                                 radicale_compat.collection_folder(to_collection))

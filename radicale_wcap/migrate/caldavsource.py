@@ -40,8 +40,9 @@ def read_account(url: str, user: str, password: str) -> List[SourceCalendar]:
         result = SourceCalendar(entry=entry)
         try:
             entry.name = calendar.get_display_name() or ""
-            objects = calendar.objects()
-            result.text = "".join(obj.data for obj in objects)
+            # One calendar-query REPORT with the data (objects() would GET each).
+            objects = calendar.search()
+            result.text = "".join(obj.data for obj in objects if obj.data)
         except Exception as e:
             result.error = "the CalDAV server would not give it: %s" % (
                 str(e)[:200] or type(e).__name__)

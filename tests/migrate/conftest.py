@@ -4,6 +4,7 @@ which ``radicale-wcap migrate`` fills as a real subprocess."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -17,6 +18,7 @@ from typing import Dict, List, Tuple
 import pytest
 import vobject
 
+from radicale_wcap.cli import main
 from radicale_wcap.instance import Instance
 from radicale_wcap.middleware import make_app
 from tests.conftest import TEST_PASSWORD, InProcessClient, LiveServer
@@ -46,6 +48,18 @@ class Target:
                                "migrate", *args], input=password + "\n", text=True,
                               capture_output=True, cwd=str(ROOT), timeout=timeout,
                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+    def run(self, *args: str, password: str = TEST_PASSWORD) -> subprocess.CompletedProcess:
+        """The command line in this process (the same ``main``; no interpreter start)."""
+        out, err = io.StringIO(), io.StringIO()
+        stdin = sys.stdin
+        sys.stdin = io.StringIO(password + "\n")
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(["--config", str(self.config), "migrate", *args])
+        finally:
+            sys.stdin = stdin
+        return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
     def popen(self, *args: str, password: str = TEST_PASSWORD) -> subprocess.Popen:
         process = subprocess.Popen([str(BIN / "radicale-wcap"), "--config", str(self.config),

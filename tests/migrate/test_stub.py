@@ -119,13 +119,13 @@ def test_manual_answers_are_migrated_and_repaired(old_server, target, tmp_path):
 
 
 def test_old_server_errors_are_one_line(old_server, target, tmp_path):
-    wrong = target.migrate("wcap", "--url", old_server, "--admin", "calmaster",
+    wrong = target.run("wcap", "--url", old_server, "--admin", "calmaster",
                            "--password-stdin", "--all", password="nope")
     assert wrong.returncode == 1
     assert wrong.stderr.strip().splitlines()[-1].startswith("radicale-wcap: error: the old "
                                                             "server refused the login")
     assert "Traceback" not in wrong.stderr
-    gone = target.migrate("wcap", "--url", "http://127.0.0.1:%d/" % free_port(), "--admin",
+    gone = target.run("wcap", "--url", "http://127.0.0.1:%d/" % free_port(), "--admin",
                           "calmaster", "--password-stdin", "--all", "--retries", "1")
     assert gone.returncode == 1 and "did not answer" in gone.stderr, gone.stderr
     assert "Traceback" not in gone.stderr

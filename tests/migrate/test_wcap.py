@@ -82,7 +82,7 @@ def test_since_brings_changes_and_deletions(tmp_path, target):
 
 
 def _since(source, target, tmp_path):
-    first = target.migrate(*_args(source, "--users", _users_file(tmp_path, "lucy", "jdoe"),
+    first = target.run(*_args(source, "--users", _users_file(tmp_path, "lucy", "jdoe"),
                                   "--report", str(tmp_path / "1.json")))
     assert first.returncode == 0, first.stderr
     since = report(tmp_path / "1.json")["next_since"]
@@ -92,7 +92,7 @@ def _since(source, target, tmp_path):
     lucy.ok("storeevents", calid="lucy", uid="lucy-1", summary="Zahnarzt")
     jdoe = Wcap(source.client, "jdoe")
     jdoe.ok("deletetodos_by_id", calid="jdoe:work", uid="todo-2", rid="0", mod="1")
-    catch_up = target.migrate(*_args(source, "--users", _users_file(tmp_path, "lucy", "jdoe"),
+    catch_up = target.run(*_args(source, "--users", _users_file(tmp_path, "lucy", "jdoe"),
                                      "--since", since, "--report", str(tmp_path / "2.json")))
     assert catch_up.returncode == 0, catch_up.stderr
     totals = report(tmp_path / "2.json")["totals"]
@@ -108,7 +108,7 @@ def _since(source, target, tmp_path):
 
 
 def test_dry_run_writes_nothing(source, target, tmp_path):
-    run = target.migrate(*_args(source, "--all", "--dry-run", "--report",
+    run = target.run(*_args(source, "--all", "--dry-run", "--report",
                                 str(tmp_path / "r.json")))
     assert run.returncode == 0, run.stderr
     assert "dry run" in run.stdout

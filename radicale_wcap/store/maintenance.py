@@ -57,13 +57,22 @@ def calendar_damage(store, path: str) -> List[str]:
                     found.append("%s: item %s is missing from the index" % (path, item.href))
                 elif row.etag != item.etag or row.uid != item.uid:
                     found.append("%s: index entry of %s is stale" % (path, item.href))
-            for href, _, _ in radicale_compat.list_item_files(collection):
+            for href in _stored_names(collection):
                 if href not in seen:
                     found.append("%s: item %s can not be read (not valid iCalendar?)"
                                  % (path, href))
             for href in sorted(set(indexed) - seen):
                 found.append("%s: index lists %s, which is not in the store" % (path, href))
     return found
+
+
+def _stored_names(collection) -> List[str]:
+    """Every item name the engine holds, readable or not: its files, or (an engine
+    without files, storage/sql/) the names it lists itself."""
+    listed = getattr(collection, "stored_names", None)
+    if listed is not None:
+        return listed()
+    return [href for href, _, _ in radicale_compat.list_item_files(collection)]
 
 
 def reindex(store, log: Callable[[str], None]) -> int:

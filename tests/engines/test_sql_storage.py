@@ -100,3 +100,108 @@ def test_items_are_rows_and_no_item_files(sql, pg_url, tmp_path):
             ("/alice/calendar/", "row1")]
     files = [f for _, _, names in os.walk(tmp_path) for f in names if f.endswith(".ics")]
     assert files == []
+
+
+SYNC = ("<?xml version='1.0' encoding='utf-8'?><D:sync-collection xmlns:D='DAV:'>"
+        "<D:sync-token>%s</D:sync-token><D:sync-level>1</D:sync-level>"
+        "<D:prop><D:getetag/></D:prop></D:sync-collection>")
+
+
+def sync(client, token=""):
+    import xml.etree.ElementTree as ET
+    r = client.request("REPORT", "/alice/calendar/", SYNC % token,
+                       {"Depth": "1", "Content-Type": "application/xml"}, user="alice")
+    if r.status != 207:
+        return r.status, None, []
+    root = ET.fromstring(r.body)
+    gone = [resp.find("{DAV:}href").text.rsplit("/", 1)[-1]
+            for resp in root.iter("{DAV:}response")
+            if resp.find("{DAV:}status") is not None and "404" in resp.find("{DAV:}status").text]
+    hrefs = [h.text.rsplit("/", 1)[-1] for h in root.iter("{DAV:}href")]
+    return root.find("{DAV:}sync-token").text, hrefs, gone
+
+
+def put(client, href, uid, summary="x"):
+    r = client.request("PUT", "/alice/calendar/" + href, event(uid, summary=summary),
+                       {"Content-Type": "text/calendar"}, user="alice")
+    assert r.status in (201, 204), r.status
+
+
+def test_sync_collection_tokens_name_exactly_the_changes(client):
+    put(client, "a.ics", "a")
+    put(client, "b.ics", "b")
+    token, hrefs, _ = sync(client)
+    assert sorted(hrefs) == ["a.ics", "b.ics"]
+    same, hrefs, _ = sync(client, token)
+    assert same == token and hrefs == []
+    put(client, "a.ics", "a", summary="changed")
+    assert client.request("DELETE", "/alice/calendar/b.ics", user="alice").status in (200, 204)
+    put(client, "c.ics", "c")
+    newer, hrefs, gone = sync(client, token)
+    assert newer != token and sorted(hrefs) == ["a.ics", "b.ics", "c.ics"] and gone == ["b.ics"]
+    # A token this collection never gave is refused with DAV's valid-sync-token error.
+    status, _, _ = sync(client, "http://radicale.org/ns/sync/sql-999999")
+    assert status == 403
+
+
+def test_verify_is_clean_and_reindex_rebuilds(sql, client, pg_url):
+    import psycopg
+    from radicale_wcap.verify import reindex_store, verify_store
+    recurring = event("r").replace("SUMMARY:x\r\n", "SUMMARY:x\r\nRRULE:FREQ=DAILY;COUNT=5\r\n")
+    assert client.request("PUT", "/alice/calendar/r.ics", recurring,
+                          {"Content-Type": "text/calendar"}, user="alice").status == 201
+    lines = []
+    assert verify_store(sql, log=lines.append) == 0, lines
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM dav_instances").fetchone()[0] == 5
+        conn.execute("DELETE FROM dav_instances")
+    assert reindex_store(sql, log=lines.append) >= 1
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM dav_instances").fetchone()[0] == 5
+        conn.execute("UPDATE dav_items SET text = 'garbage' WHERE href = 'r.ics'")
+    lines = []
+    assert verify_store(sql, log=lines.append) > 0
+
+
+def test_writers_of_different_calendars_never_wait_and_readers_see_before(sql):
+    import threading
+    import time
+    from radicale_wcap.store import SYSTEM
+    add_user(sql, "bob")
+    store, cfg = sql.store, sql.configuration
+    holding, release_it = threading.Event(), threading.Event()
+
+    def long_batch():
+        with store.writing("/alice/calendar/", SYSTEM, WRITE) as cal:
+            cal.put(prepare_item(cfg, "/alice/calendar/", event("slow")))
+            cal.commit()            # written inside the open transaction, not committed
+            holding.set()
+            release_it.wait(30)
+
+    thread = threading.Thread(target=long_batch)
+    thread.start()
+    assert holding.wait(30)
+    try:
+        started = time.monotonic()
+        with store.writing("/bob/calendar/", SYSTEM, WRITE) as cal:
+            cal.put(prepare_item(cfg, "/bob/calendar/", event("quick")))
+        assert time.monotonic() - started < 5          # bob's write did not wait
+        with store.reading("/alice/calendar/", SYSTEM, READ) as cal:
+            assert cal.by_uid("slow") is None          # before, not half
+        blocked = threading.Event()
+
+        def same_calendar():
+            with store.writing("/alice/calendar/", SYSTEM, WRITE) as cal:
+                cal.put(prepare_item(cfg, "/alice/calendar/", event("second")))
+            blocked.set()
+
+        other = threading.Thread(target=same_calendar)
+        other.start()
+        assert not blocked.wait(1.0)                   # alice's second writer waits
+    finally:
+        release_it.set()
+        thread.join(30)
+    other.join(30)
+    assert blocked.is_set()
+    with store.reading("/alice/calendar/", SYSTEM, READ) as cal:
+        assert {i.uid for i in cal.items()} == {"slow", "second"}

@@ -250,6 +250,11 @@ class Collection(radicale_storage.BaseCollection):
     def get_hrefs(self, hrefs: Iterable[str]) -> List[radicale_item.Item]:
         return [item for _, item in self.get_multi(hrefs) if item is not None]
 
+    def stored_names(self) -> List[str]:
+        """Every item name (``verify`` compares them with what reads return)."""
+        return [row.href for row in self._sql.execute(
+            select(items.c.href).where(items.c.path == self.key).order_by(items.c.href))]
+
     def reconcile_files(self, hrefs) -> None:
         """Nothing to reconcile: there are no files."""
 

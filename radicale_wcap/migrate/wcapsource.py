@@ -185,25 +185,21 @@ class WcapSource:
                          tz=lowered.get("icstimezone", ""), prefs=prefs)
 
     def calendars(self, uid: str) -> List[CalendarEntry]:
-        """The calendars ``uid`` owns: ``list`` (WCAP 3.x) or, from a server without
-        it, search_calprops by primary owner."""
+        """The calendars ``uid`` owns: ``list`` (WCAP 3.x) or, from a server without it
+        or one whose list misses calendars it never registered (a store copied in from
+        plain Radicale), search_calprops by primary owner."""
+        entries: List[CalendarEntry] = []
         try:
-            found = self.call("list", userid=uid, **{"fmt-out": "text/xml"})
+            entries = _owned(self.call("list", userid=uid, **{"fmt-out": "text/xml"}), uid)
         except WcapFailure as e:
             if e.errno in NOT_ALLOWED:
                 raise NotAdministrator("%r is not an administrator of the old server: "
                                        "list of %s answered errno %d"
                                        % (self.admin, uid, e.errno)) from None
-            found = self.call("search_calprops", **{
+        if not entries:
+            entries = _owned(self.call("search_calprops", **{
                 "search-string": uid, "primaryOwner": "1", "searchOpts": "2",
-                "maxResults": "0", "fmt-out": "text/xml"})
-        entries = []
-        for group in calendar_groups(found.props):
-            entry = calendar_entry(group)
-            if entry is None or entry.calid in {e.calid for e in entries}:
-                continue
-            if entry.owner == uid or entry.calid.split(":")[0] == uid:
-                entries.append(entry)
+                "maxResults": "0", "fmt-out": "text/xml"}), uid)
         return entries
 
     def calendar(self, entry: CalendarEntry, since: Optional[str] = None) -> SourceCalendar:
@@ -228,6 +224,17 @@ class WcapSource:
             result.error = "the old server would not give it: %s" % e
         result.read_seconds = self.seconds - started
         return result
+
+
+def _owned(found: Answer, uid: str) -> List[CalendarEntry]:
+    entries: List[CalendarEntry] = []
+    for group in calendar_groups(found.props):
+        entry = calendar_entry(group)
+        if entry is None or entry.calid in {e.calid for e in entries}:
+            continue
+        if entry.owner == uid or entry.calid.split(":")[0] == uid:
+            entries.append(entry)
+    return entries
 
 
 def _whole_uids(text: str) -> List[str]:

@@ -64,7 +64,8 @@ class WcapSource:
         self.backoff = backoff
         self.timeout = timeout
         self._session: Optional[str] = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()     # the session: one login at a time
+        self._stats = threading.Lock()
         self.seconds = 0.0     # time spent waiting for the old server
         self.requests = 0
         self.relogins = 0
@@ -96,13 +97,15 @@ class WcapSource:
                         self.base, command, attempt + 1, getattr(e, "reason", e))) from None
                 reason = str(getattr(e, "reason", e))
             finally:
-                self.seconds += time.monotonic() - started
+                with self._stats:
+                    self.seconds += time.monotonic() - started
             pause = self.backoff * (2 ** attempt)
             attempt += 1
             logger.warning("old server: %s failed (%s); again in %.1f s", command, reason,
                            pause)
             time.sleep(pause)
-        self.requests += 1
+        with self._stats:
+            self.requests += 1
         try:
             return parse(body, ctype, header_errno)
         except NotWcap as e:
@@ -204,7 +207,7 @@ class WcapSource:
 
     def calendar(self, entry: CalendarEntry, since: Optional[str] = None) -> SourceCalendar:
         """A calendar's components (``since``: only what changed, and what was deleted)."""
-        started = self.seconds
+        started = time.monotonic()
         result = SourceCalendar(entry=entry, complete=since is None)
         try:
             if since is None:
@@ -222,7 +225,7 @@ class WcapSource:
                 result.deleted = _whole_uids(gone.components)
         except WcapFailure as e:
             result.error = "the old server would not give it: %s" % e
-        result.read_seconds = self.seconds - started
+        result.read_seconds = time.monotonic() - started
         return result
 
 

@@ -4,7 +4,7 @@ The index is a cache: when a folder changed behind its back (another program, an
 upgrade from plain Radicale, a crash), the files are the truth. Building it is a bulk
 write and is paid per batch: each file is read and parsed once (``icalparse``: each
 distinct VTIMEZONE once per process), checked as Radicale checks what it loads,
-and its rows are written 200 items to a transaction. Radicale's own item cache is
+and its rows are written 500 items to a transaction. Radicale's own item cache is
 read when it already holds a file (a store plain Radicale served) and is not
 written: the index row holds what that cache entry would (text, ETag, UID,
 component, time range, under the file's mtime, size and inode), and the storage
@@ -29,7 +29,9 @@ from radicale_wcap.storage.index_rows import ItemRows, Limits, rows_for
 
 logger = logging.getLogger("radicale.wcap.index")
 
-BATCH = 200
+# Items per index transaction: the rows of 500 items are a few MB at most, and every
+# commit may checkpoint the WAL.
+BATCH = 500
 
 Removed = Optional[Callable[[str, str, str], None]]
 Added = Optional[Callable[[str, str], None]]

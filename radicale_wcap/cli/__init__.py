@@ -18,13 +18,14 @@ import os
 import sys
 from typing import List, Optional
 
-from radicale_wcap.cli import calendars, keys, maintenance, migrate, serve, users
+from radicale_wcap.cli import (calendars, keys, maintenance, migrate, serve,
+                               store_migration, users)
 from radicale_wcap.cli.common import EXIT_DAMAGE, EXIT_ERROR, CliError
 
 __all__ = ["main", "build_parser", "CliError", "EXIT_ERROR", "EXIT_DAMAGE"]
 
 # In the order ``--help`` lists them.
-FAMILIES = (serve, users, calendars, keys, maintenance, migrate)
+FAMILIES = (serve, users, calendars, keys, maintenance, migrate, store_migration)
 
 
 def build_parser() -> argparse.ArgumentParser:

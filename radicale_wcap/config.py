@@ -144,7 +144,7 @@ SETTINGS: Tuple[Setting, ...] = (
             "Where users, sessions, API keys, the calendar registry, tombstones, item ids, "
             "feed origins and the batch journal live: empty for the embedded "
             "`wcap.sqlite` in the wcap folder, or `postgresql://user:password@host/db` "
-            "shared by several hosts (see README, Several hosts)", secret=True),
+            "shared by several hosts (README: Where data lives)", secret=True),
     Setting("storage", "database_pool", 5, _non_negative_int,
             "Connections each process keeps open to the database (PostgreSQL allows "
             "three times as many more under load)"),

@@ -22,6 +22,7 @@ The API (everything callers use)::
         tx.query / tx.query_one / tx.scalar
         tx.lock(name, shared=False)            # held to the end of the transaction
     with db.durable_transaction() as tx: ...   # on disk at commit whatever ``synchronous`` is
+    with db.sharing(sqlalchemy_connection):    # statements join another engine's transaction
     db.run(fn)                                 # fn(tx) in a transaction, run again after a
                                                # serialization failure or a deadlock
     db.bookkeeping(what, fn)                   # best-effort write: logged and dropped
@@ -50,23 +51,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import logging
-import operator
 import os
-import re
 import sqlite3
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from radicale_wcap.db_schema import Schema, lock_key, migrate, shown, url_for  # noqa: F401
+from radicale_wcap.db_schema import Schema, migrate, shown, url_for  # noqa: F401
+from radicale_wcap.db_statements import Params, Result, Row, Transaction  # noqa: F401
 
 logger = logging.getLogger("radicale.wcap.db")
 
@@ -81,8 +80,6 @@ _PG_DISK_FULL = "53100"
 _PG_RETRIED = ("40001", "40P01")
 RETRIES = 5
 _BEGIN = "radicale_wcap_begin"
-Params = Union[None, Mapping[str, Any], Sequence[Mapping[str, Any]]]
-Row = tuple  # with an attribute per column (``_row_class``)
 
 
 def is_disk_full(error: BaseException) -> bool:
@@ -110,122 +107,6 @@ def is_disk_full(error: BaseException) -> bool:
 
 def _retryable(error: BaseException) -> bool:
     return getattr(getattr(error, "orig", None), "sqlstate", None) in _PG_RETRIED
-
-
-_BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-
-
-@functools.lru_cache(maxsize=2048)
-def _native(sql: str, kind: str) -> str:
-    """``sql`` in the driver's own parameter style: sqlite3 reads ``:name`` itself,
-    psycopg wants ``%(name)s`` (and a literal ``%`` doubled)."""
-    if kind == "sqlite":
-        return sql
-    return _BIND.sub(r"%(\1)s", sql.replace("%", "%%"))
-
-
-def _expanded(sql: str, params: Mapping[str, Any]):
-    """A list or tuple bound to a name becomes one bind per element (``IN :paths``)."""
-    lists = [name for name, value in params.items() if isinstance(value, (list, tuple))]
-    if not lists:
-        return sql, params
-    params = dict(params)
-    for name in lists:
-        values = params.pop(name)
-        names = ["%s_%d" % (name, n) for n in range(len(values))]
-        params.update(zip(names, values))
-        sql = re.sub(r":%s\b" % name, "(%s)" % ", ".join(":" + n for n in names)
-                     if names else "(NULL)", sql)
-    return sql, params
-
-
-@functools.lru_cache(maxsize=512)
-def _row_class(names: tuple) -> type:
-    """A tuple with an attribute per column (``row.name``, ``row[0]``); properties, so
-    that a column called ``count`` or ``index`` wins over tuple's methods."""
-    return type("Row", (tuple,), {"__slots__": (), **{
-        name: property(operator.itemgetter(number)) for number, name in enumerate(names)}})
-
-
-class Result:
-    """What a statement answered: its rows (read at once) and the rows it touched."""
-
-    __slots__ = ("rows", "rowcount")
-
-    def __init__(self, rows: list, rowcount: int) -> None:
-        self.rows = rows
-        self.rowcount = rowcount
-
-    def first(self) -> Optional[tuple]:
-        return self.rows[0] if self.rows else None
-
-    def scalar(self) -> Any:
-        return self.rows[0][0] if self.rows else None
-
-    def fetchall(self) -> list:
-        return self.rows
-
-
-class Transaction:
-    """Statements on one connection: a transaction's, or a read's outside any.
-
-    SQLAlchemy owns the connection (pool, events, BEGIN, isolation, COMMIT); the
-    statement itself goes to the DBAPI cursor. SQLAlchemy's statement execution cost
-    200 to 400 us of CPU per statement on the development machine, some fifteen
-    statements a CalDAV PUT, which made a single write half again as slow; the driver
-    call costs under 10 us. Errors come out as SQLAlchemy's (``DBAPIError`` with
-    ``.orig``), parameters hidden (they hold password hashes and session digests).
-    """
-
-    def __init__(self, db: "Database", dbapi, connection: Optional[Connection] = None) -> None:
-        self.db = db
-        self.dbapi = dbapi  # the pool's connection (``.cursor()``, ``.invalidate()``)
-        self.connection = connection  # SQLAlchemy's, in a transaction
-
-    def execute(self, sql: str, params: Params = None) -> Optional[Result]:
-        """A list of dicts runs the statement once per dict (None when empty)."""
-        many = isinstance(params, (list, tuple))
-        if many and not params:
-            return None
-        if not many:
-            sql, params = _expanded(sql, params or {})
-        statement = _native(sql, self.db.kind)
-        cursor = self.dbapi.cursor()
-        try:
-            if many:
-                cursor.executemany(statement, params)
-            else:
-                cursor.execute(statement, params)
-            rows: list = []
-            if cursor.description:
-                make = _row_class(tuple(column[0] for column in cursor.description))
-                rows = [make(row) for row in cursor.fetchall()]
-            return Result(rows, cursor.rowcount)
-        except self.db.engine.dialect.loaded_dbapi.Error as e:
-            gone = self.db.engine.dialect.is_disconnect(e, self.dbapi.dbapi_connection, cursor)
-            if gone:
-                (self.connection or self.dbapi).invalidate(e)
-            raise DBAPIError.instance(sql, None, e, self.db.engine.dialect.loaded_dbapi.Error,
-                                      hide_parameters=True, connection_invalidated=gone) from e
-        finally:
-            cursor.close()
-
-    def query(self, sql: str, params: Params = None) -> List[tuple]:
-        return self.execute(sql, params).rows
-
-    def query_one(self, sql: str, params: Params = None) -> Optional[tuple]:
-        return self.execute(sql, params).first()
-
-    def scalar(self, sql: str, params: Params = None) -> Any:
-        return self.execute(sql, params).scalar()
-
-    def lock(self, name: str, shared: bool = False) -> None:
-        """Wait for and hold the lock ``name`` until the transaction ends: exclusive,
-        or shared with other shared holders. A no-op on SQLite, where the transaction
-        already holds the database's one write lock."""
-        if self.db.kind == "postgresql":
-            self.execute("SELECT pg_advisory_xact_lock_shared(:key)" if shared
-                         else "SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(name)})
 
 
 class Database:
@@ -392,6 +273,21 @@ class Database:
                     connection.connection.driver_connection.execute(
                         "PRAGMA synchronous=%s" % self.synchronous)
             connection.close()
+
+    @contextlib.contextmanager
+    def sharing(self, connection: Connection) -> Iterator[Transaction]:
+        """Every statement of this thread runs on ``connection`` until the block ends:
+        an open transaction of another engine on the same database (the SQL storage's
+        write), so that these rows commit or roll back together with its own, by it."""
+        if getattr(self._local, "tx", None) is not None:
+            raise RuntimeError("this thread is in a transaction of its own already")
+        self._ready()
+        tx = Transaction(self, connection.connection, connection)
+        self._local.tx = tx
+        try:
+            yield tx
+        finally:
+            self._local.tx = None
 
     def _abandon(self, connection: Connection) -> None:
         try:

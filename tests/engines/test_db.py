@@ -211,3 +211,19 @@ def test_sessions_are_read_from_the_database_on_every_call(url):
     assert mine.user_of(sid) is None
     here.dispose()
     there.dispose()
+
+
+def test_statements_can_join_another_engines_transaction(db, url):
+    """The SQL storage writes items on its own engine; the durable rows that go with
+    them (a feed's origins) join its transaction and are undone with it."""
+    other = sqlalchemy.create_engine(url)
+    with other.connect() as connection:
+        connection.begin()
+        with db.sharing(connection):
+            db.execute("INSERT INTO login_failures (name, count, last) VALUES ('x', 1, 0)")
+            with db.transaction() as tx:  # joins it too
+                tx.execute("UPDATE login_failures SET count = 2")
+            assert db.scalar("SELECT count FROM login_failures") == 2
+        connection.rollback()
+    assert db.scalar("SELECT count(*) FROM login_failures") == 0
+    other.dispose()

@@ -28,6 +28,8 @@ from radicale.item import filter as radicale_filter
 from radicale_wcap import store as store_mod
 from radicale_wcap.caldav_guard import authenticated_user
 from radicale_wcap.http import content_length, read_body
+from radicale_wcap.sharing import paths as shared_paths
+from radicale_wcap.sharing import shares
 
 logger = logging.getLogger("radicale.wcap.report")
 
@@ -95,6 +97,12 @@ def answer(instance, environ) -> Optional[Response]:
     if user is None:
         return None
     collection_path = "/%s/%s/" % tuple(parts)
+    if shared_paths.in_shared_namespace(collection_path):
+        # A shared collection is the owner's calendar, while the user's home lists it.
+        share = shares.share_for(instance.configuration, user, collection_path)
+        if share is None or share.level != shares.READ:
+            return None  # Radicale answers (and refuses) itself
+        collection_path = share.owner_path
     try:
         with instance.store.reading(collection_path, user, store_mod.READ) as calendar:
             # The index holds each item's text as of the freshness check this read

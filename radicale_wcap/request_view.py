@@ -45,10 +45,11 @@ _REQUEST: ContextVar[Optional[RadicaleRequest]] = ContextVar(
     "radicale_wcap_radicale_request", default=None)
 
 
-def answering() -> bool:
-    """Whether Radicale is answering a request in this context: only then does a home
-    show other users' calendars (``storage/sharing.py``); the store never sees them."""
-    return _REQUEST.get() is not None
+def answering() -> Optional[RadicaleRequest]:
+    """The request Radicale is answering in this context, or None: only then does a
+    home show other users' calendars (``storage/sharing.py``); the store never sees
+    them."""
+    return _REQUEST.get()
 
 
 def note_user(user: str) -> None:

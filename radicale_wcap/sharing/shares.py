@@ -17,14 +17,21 @@ What a share shows (``level``):
 
 Only the subscriber himself sees his home's shares; to everyone else (administrators
 included) the path grants nothing.
+
+Within one request that Radicale answers, a share is decided once (`_memo`): Radicale
+asks the rights plugin several times per request and the storage resolves the path
+too, and each decision reads the directory and the registry.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional
 
 from radicale_wcap import calid as calid_mod
+from radicale_wcap import request_view
 from radicale_wcap.acl.evaluate import Access
 from radicale_wcap.principals import access_for, principal_for
 from radicale_wcap.sharing import paths, subscriptions
@@ -111,9 +118,33 @@ def shares_of(configuration, subscriber: str) -> List[Share]:
         return []
     found = []
     for calid in _candidates(configuration, subscriber):
-        share = _share(configuration, subscriber, calid)
+        try:
+            key = paths.shared_path(subscriber, calid)
+        except calid_mod.InvalidCalid:
+            continue
+        share = _memo(key, lambda: _share(configuration, subscriber, calid))
         if share is not None:
             found.append(share)
+    return found
+
+
+_memos: "weakref.WeakKeyDictionary[object, Dict[str, Optional[Share]]]" = \
+    weakref.WeakKeyDictionary()
+_memos_lock = threading.Lock()
+
+
+def _memo(key: str, decide: Callable[[], Optional[Share]]) -> Optional[Share]:
+    """``decide()``, once per request Radicale answers (every time outside one)."""
+    request = request_view.answering()
+    if request is None:
+        return decide()
+    with _memos_lock:
+        memo = _memos.setdefault(request, {})
+        if key in memo:
+            return memo[key]
+    found = decide()
+    with _memos_lock:
+        memo[key] = found
     return found
 
 
@@ -122,6 +153,10 @@ def share_at(configuration, path: str) -> Optional[Share]:
     located = paths.locate(path)
     if located is None:
         return None
+    return _memo(located.path, lambda: _decide_at(configuration, located))
+
+
+def _decide_at(configuration, located: paths.Located) -> Optional[Share]:
     svc = services(configuration)
     calids = subscriptions.subscribed(svc.directory, located.subscriber)
     if located.calid not in calids and not (

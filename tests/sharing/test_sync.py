@@ -66,3 +66,31 @@ def test_caldav_library_sync_on_the_shared_calendar(server, calendar):
     updated, deleted = objects.sync()
     assert [o.icalendar_component["SUMMARY"] for o in updated] == ["Later"]
     assert not deleted
+
+
+WEEK = ("<?xml version='1.0'?><C:calendar-query xmlns:D='DAV:' "
+        "xmlns:C='urn:ietf:params:xml:ns:caldav'><D:prop><D:getetag/><C:calendar-data/>"
+        "</D:prop><C:filter><C:comp-filter name='VCALENDAR'><C:comp-filter name='VEVENT'>"
+        "<C:time-range start='20240101T000000Z' end='20240108T000000Z'/></C:comp-filter>"
+        "</C:comp-filter></C:filter></C:calendar-query>")
+
+
+def test_week_query_through_a_share_is_the_owners_answer(server, calendar, caplog):
+    """The index's fast REPORT path serves a share too, with the share's hrefs."""
+    name = calendar.split(":")[1]
+    owner, mine = "/jdoe/%s/" % name, "/jsmith/~jdoe~%s/" % name
+    server.instance.registry.set_acl(owner, "jsmith^a^r^g")
+    lists.subscribe(server.instance, "jsmith", [calendar])
+    private = (EVENT % ("p1", "Doctor")).replace("SUMMARY", "CLASS:PRIVATE\r\nSUMMARY")
+    assert server.client.request("PUT", owner + "p1.ics", private, ICS,
+                                 user="jdoe").status == 201
+    headers = {"Depth": "1", "Content-Type": "application/xml"}
+    caplog.set_level("INFO", logger="radicale.wcap.report")
+    direct = server.client.request("REPORT", owner, WEEK, headers, user="jsmith")
+    shared = server.client.request("REPORT", mine, WEEK, headers, user="jsmith")
+    assert shared.status == direct.status == 207
+    assert shared.text == direct.text.replace(owner, mine)
+    assert "Planning" in shared.text and "Doctor" not in shared.text
+    assert sum("answered from the index" in r.message for r in caplog.records) == 2
+    server.instance.registry.set_acl(owner, "jsmith^a^f^g")
+    assert server.client.request("REPORT", mine, WEEK, headers, user="jsmith").status == 403

@@ -7,9 +7,9 @@ from benchmarks import migrate as bench
 
 
 def test_benchmark_smoke(tmp_path, capsys):
-    result = bench.main(["--users", "2", "--events", "8", "--jobs", "2",
+    result = bench.main(["--users", "1", "--events", "6", "--jobs", "2",
                          "--work", str(tmp_path / "work")])
-    assert result["items_created"] == 16 and result["items_refused"] == 0
+    assert result["items_created"] == 6 and result["items_refused"] == 0
     assert result["source_alone_seconds"] > 0 and result["migration_seconds"] > 0
     out = capsys.readouterr().out
     assert "| old server alone" in out and "| migration" in out

@@ -116,8 +116,10 @@ class SqlBatch:
 
     def commit(self, on_commit: Optional[Callable[[object], None]] = None) -> List[Write]:
         """Write everything queued into the open transaction; it commits when the
-        block ends. ``on_commit(connection)`` runs in the project database's
-        transaction, just before, so that a failure there undoes the items too."""
+        block ends. ``on_commit(connection)`` records what the caller keeps beside the
+        items: in the same transaction when the project database is this database
+        (PostgreSQL), else in a transaction of its own just before the items commit,
+        so that a failure there undoes the items too."""
         if self.committed:
             raise RuntimeError("batch committed twice")
         self.committed = True
@@ -134,6 +136,12 @@ class SqlBatch:
             if write.item is not None:
                 write.result = stored.get((write.path, write.href))
         if on_commit is not None and self.writes:
-            with self.storage._svc.db.transaction() as connection:
-                on_commit(connection)
+            db = self.storage._svc.db
+            if str(getattr(db, "url", "")) == self.storage.sql.url:
+                # The project database is this one: its rows join the items' transaction.
+                with db.sharing(self.storage.sql.current.connection) as shared:
+                    on_commit(shared)
+            else:
+                with db.transaction() as connection:
+                    on_commit(connection)
         return self.writes

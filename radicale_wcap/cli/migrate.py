@@ -74,11 +74,13 @@ def _finish(args, report: Report) -> int:
 def _run(args, report: Report, work) -> int:
     try:
         work()
-    except MigrationError as e:
+    except (MigrationError, KeyboardInterrupt) as e:
+        reason = str(e) if isinstance(e, MigrationError) else \
+            "interrupted; the same command again finishes the job"
         if args.report:
-            report.data["stopped"] = str(e)
+            report.data["stopped"] = reason
             report.write(args.report)
-        raise CliError(str(e)) from None
+        raise CliError(reason) from None
     return _finish(args, report)
 
 

@@ -36,7 +36,8 @@ def read_account(url: str, user: str, password: str) -> List[SourceCalendar]:
     found = []
     for calendar in calendars:
         started = time.monotonic()
-        entry = CalendarEntry(calid=_calid(user, calendar.url), owner=user)
+        # Only the display name is known; an existing calendar keeps its properties.
+        entry = CalendarEntry(calid=_calid(user, calendar.url), owner=user, props_known=False)
         result = SourceCalendar(entry=entry)
         try:
             entry.name = calendar.get_display_name() or ""

@@ -27,7 +27,7 @@ class CalendarEntry:
     description: str = ""
     tzid: str = ""
     owner: str = ""
-    owners: List[str] = field(default_factory=list)
+    owners: Optional[List[str]] = None   # None: the source does not say
     # ACE strings in the order stored (first match wins); None: keep this server's.
     aces: Optional[List[str]] = None
     double_booking: Optional[bool] = None

@@ -173,9 +173,10 @@ def _calendar_props(instance, plan: CalendarPlan, entry: CalendarEntry) -> None:
     owner = entry.owner if entry.owner and calid_mod.is_valid_name(entry.owner) else None
     if owner and (record is None or record.owner != owner):
         plan.owner = owner
-    owners = [o for o in entry.owners if calid_mod.is_valid_name(o)]
-    if sorted(set(owners)) != (record.owners if record else []):
-        plan.owners = owners
+    if entry.owners is not None:
+        owners = [o for o in entry.owners if calid_mod.is_valid_name(o)]
+        if sorted(set(owners)) != (record.owners if record else []):
+            plan.owners = owners
     settings: Dict[str, object] = {}
     if entry.double_booking is not None:
         settings["allow_double_booking"] = entry.double_booking

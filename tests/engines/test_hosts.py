@@ -41,8 +41,10 @@ def hosts(tmp_path, pg_url):
         folder = tmp_path / name
         folder.mkdir()
         configs.append(write_config(folder, {"storage": {"database_url": pg_url}}))
-    # Users and ACLs are shared; the item folders are each host's own, so each host
-    # gets the calendars' folders (with the SQL storage plugin they would be shared too).
+    # Users and ACLs are in the shared database; so are the items with the SQL storage
+    # that a postgresql:// URL selects. With [storage] type set to the file plugin each
+    # host would have its own item folder: each host creates the calendars it serves
+    # (a no-op where they exist already).
     first = Instance.from_file(str(configs[0]))
     for user in ("jdoe", "bob"):
         add_user(first, user)

@@ -73,14 +73,15 @@ class EventsEndpoint:
         found = self.instance.directory.get(user)
         return (found.tz if found is not None else None) or "UTC"
 
-    def _event_json(self, path: str, item, shown: Optional[tuple] = None) -> dict:
+    def _event_json(self, path: str, item, shown: Optional[tuple] = None,
+                    calendar: Optional[str] = None) -> dict:
         """``item`` as JSON; ``shown`` is (ETag, text) of the user's view when that is
-        not the item's own."""
+        not the item's own, ``calendar`` the calid of ``path`` when the caller has it."""
         etag, text = shown or (item.etag, item.serialize())
         fields = stored_fields(text, etag)
         uid = getattr(item, "uid", None) or fields["itemguid"]  # texts from the index have none
         return dressed(fields, cal_item_id=self.lookup.item_id(path, uid),
-                       calendar=calid_mod.from_path(path) or path, etag=etag)
+                       calendar=calendar or calid_mod.from_path(path) or path, etag=etag)
 
     def _read(self, user: str, located: Located, purpose: store_mod.Purpose):
         """The stored event and the user's view of the calendar's items."""
@@ -133,12 +134,13 @@ class EventsEndpoint:
                 if calendar is not None:
                     raise
                 continue  # gone, or no longer readable, since it was listed
+            name = calid_mod.from_path(path) or path
             for item in items:
                 shown = _shown(view, item)
                 if shown is None:
                     continue
                 try:
-                    events.append(self._event_json(path, item, shown))
+                    events.append(self._event_json(path, item, shown, name))
                 except ValidationError as error:
                     logger.warning("API list: %s in %s skipped: %s", item.href, path, error)
         events.sort(key=lambda e: (e["starting_date"], e["starting_time"] or "", e["cal_item_id"]))

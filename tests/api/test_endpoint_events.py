@@ -315,6 +315,50 @@ def test_caldav_item_readable_and_updatable(api, inst):
     assert "SUMMARY:Renamed" in ics and "ATTENDEE" in ics
 
 
+CALDAV_EVENT = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//test//EN\r
+BEGIN:VEVENT\r
+UID:elsewhere\r
+DTSTAMP:20240101T000000Z\r
+DTSTART:20240304T090000Z\r
+DTEND:20240304T100000Z\r
+SUMMARY:%s\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_list_follows_writes_of_other_doors(api, inst):
+    """The list keeps each event's JSON per ETag: a change made over CalDAV is in the
+    very next answer, with the id the event had."""
+    week = "/restapi/v1/events?from=2024-03-04&to=2024-03-10"
+    assert api.request("GET", week, user="alice").json() == {"events": []}
+    for title, status in (("First", 201), ("Second", 204)):
+        put = api.request("PUT", "/alice/calendar/elsewhere.ics", CALDAV_EVENT % title,
+                          {"Content-Type": "text/calendar"}, user="alice")
+        assert put.status == status
+        listed = api.request("GET", week, user="alice").json()["events"]
+        assert [(e["itemguid"], e["title"]) for e in listed] == [("elsewhere", title)]
+        got = api.request("GET", "/restapi/v1/events/%d" % listed[0]["cal_item_id"], user="alice")
+        assert got.json() == listed[0] and got.headers["etag"].strip('"') == listed[0]["version"]
+    assert api.request("GET", week, user="alice").json()["events"][0]["cal_item_id"] == \
+        listed[0]["cal_item_id"]
+
+
+def test_invalid_bodies_name_the_field(api, inst):
+    bad = api.request("POST", "/restapi/v1/events",
+                      json.dumps(dict(SERIES, rec_weekdays=["MO", "XX"])), JSON, user="alice")
+    assert bad.status == 400 and bad.json()["message"].startswith("/rec_weekdays/1: \"XX\"")
+    url = "/restapi/v1/events/%d" % create(api).json()["cal_item_id"]
+    put = api.request("PUT", url, json.dumps({"rec_month_days": [0]}), JSON, user="alice")
+    assert (put.status, put.json()) == (200, {"error": 1, "message": "/rec_month_days/0: must not be 0"})
+    huge = api.request("PUT", url, json.dumps({"starting_time": "x" * 100000}), JSON, user="alice")
+    assert huge.json()["error"] == 1 and len(huge.json()["message"]) < 200
+    put = api.request("PUT", url, json.dumps({"version": 7}), JSON, user="alice")
+    assert put.json() == {"error": 1, "message": "/version: must be a string or null"}
+
+
 def test_methods_and_unknown_paths(api):
     not_allowed = api.request("PATCH", "/restapi/v1/events/1", user="alice")
     assert not_allowed.status == 405 and "PUT" in not_allowed.headers["allow"]

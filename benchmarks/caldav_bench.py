@@ -2,9 +2,10 @@
 GET, and the one-week query in-process without HTTP.
 
 Both servers got their own copy of the same plain store (no Radicale item
-cache, no index). The first request on each builds its caches (stock: the
-Radicale item cache; ours: the item cache and the side index); it is shown as
-its own, informational row. "Cold" then means: server process restarted,
+cache, no index), as after an upgrade from plain Radicale. The first request on
+each builds its caches (stock: the Radicale item cache; ours: the side index,
+which also stands in for the item cache); it is its own row, with the target
+"not slower": no request may be slower than stock's, the first one included. "Cold" then means: server process restarted,
 on-disk caches (and the OS page cache) warm.
 """
 
@@ -135,10 +136,14 @@ def run(ctx: Context) -> List[Row]:
     n = ctx.repeat
 
     first = {name: report(ctx, server) for name, server in ctx.servers.items()}
-    rows.append(Row("first REPORT on the fresh store (builds caches)",
-                    first["stock"][0], first["wcap"][0], None,
-                    "informational: stock builds Radicale's item cache, ours builds the "
-                    "item cache and the side index (a one-time cost per store)"))
+    rows.append(Row("first REPORT on the fresh store (plain Radicale files, builds caches)",
+                    first["stock"][0], first["wcap"][0], 1,
+                    "an upgrade from plain Radicale: stock builds its item cache, ours the "
+                    "side index (each file parsed once, no item cache file written); "
+                    "both answer %d items" % first["stock"][1]
+                    if first["stock"][1] == first["wcap"][1] else
+                    "RESULTS DIFFER: stock %d items, ours %d"
+                    % (first["stock"][1], first["wcap"][1])))
 
     cold: Dict[str, List[float]] = {"stock": [], "wcap": []}
     for _ in range(min(3, n)):

@@ -26,12 +26,13 @@ import vobject
 
 from radicale_wcap import recurrence
 from radicale_wcap import timezones
+from radicale_wcap.icalparse import clone
 from radicale_wcap.store import DELETE, Changed, ItemRefused, prepare_item
 from radicale_wcap.wcap import scheduling
 from radicale_wcap.wcap.backend import reading, require, resolve, writing
 from radicale_wcap.wcap.commands import handler
 from radicale_wcap.wcap.compose import (THISANDALL, THISANDFUTURE, THISANDPRIOR,
-                                        THISINSTANCE, clone, in_frame, native, same_instant,
+                                        THISINSTANCE, in_frame, native, same_instant,
                                         set_time_list)
 from radicale_wcap.wcap.errors import WcapErrno, WcapError
 from radicale_wcap.wcap.result import CalendarLayer, Result

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
@@ -159,8 +160,11 @@ def copy_tables(source_db, target_db, progress: Callable[[str], None]) -> Dict[s
     counts: Dict[str, int] = {}
     try:
         mine, theirs = sqlalchemy.MetaData(), sqlalchemy.MetaData()
-        mine.reflect(source)
-        theirs.reflect(target)
+        with warnings.catch_warnings():
+            # Expression indexes (lower(webname)) are not reflected: only rows are copied.
+            warnings.simplefilter("ignore", sqlalchemy.exc.SAWarning)
+            mine.reflect(source)
+            theirs.reflect(target)
         ordered = [t for t in theirs.sorted_tables if t.name in mine.tables]
         with target.begin() as connection:
             for table in reversed(ordered):   # children first
@@ -245,6 +249,11 @@ def verify(source, target, tables: Optional[Dict[str, int]] = None) -> List[str]
 def migrate(source, target, progress: Callable[[str], None]) -> Outcome:
     """Tables first (the registry and owners the calendars' checks will ask), then the
     calendars, then the check of both."""
+    for collection in collections(source.store.storage):
+        # What the source's plugin would register at its calendars' first use anyway:
+        # the target registers every calendar it is given, so both must have them.
+        if collection.tag == "VCALENDAR" and calid_mod.from_path(collection.path):
+            source.registry.register(calid_mod.normalize_path(collection.path))
     rows = copy_tables(source.services.db, target.services.db, progress)
     outcome = copy_collections(source, target, progress)
     outcome.rows = rows

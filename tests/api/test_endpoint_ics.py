@@ -129,7 +129,8 @@ def test_internal_error_is_e1700(api, inst, monkeypatch):
 def test_cli_key_works(tmp_path, inst, api, capsys):
     folder = inst.configuration.get("storage", "filesystem_folder")
     config = tmp_path / "server.conf"
-    config.write_text("[storage]\nfilesystem_folder = %s\n" % folder)
+    config.write_text("[storage]\nfilesystem_folder = %s\ndatabase_url = %s\n"
+                      % (folder, inst.settings.get("storage", "database_url")))
     assert cli.main(["--config", str(config), "apikey", "create", "alice", "--label", "ci"]) == 0
     key = capsys.readouterr().out.strip().splitlines()[-1]
     assert key.startswith("rwk_") and " " not in key

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD, LiveServer, add_user
+from tests.conftest import TEST_PASSWORD, LiveServer, add_user, engine_database_url
 
 EVENT = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
          "UID:secret-meeting\r\nDTSTAMP:20240101T000000Z\r\n"
@@ -28,9 +28,9 @@ def _config_file(folder: str) -> str:
     """The live server's store as a configuration file, for the CLI."""
     path = os.path.join(folder, "cli.conf")
     with open(path, "w") as f:
-        f.write("[storage]\nfilesystem_folder = %s\n[auth]\nargon2_time_cost = 1\n"
-                "argon2_memory_cost = 8\n[logging]\nlevel = warning\n"
-                % os.path.join(folder, "collections"))
+        f.write("[storage]\nfilesystem_folder = %s\ndatabase_url = %s\n[auth]\n"
+                "argon2_time_cost = 1\nargon2_memory_cost = 8\n[logging]\nlevel = warning\n"
+                % (os.path.join(folder, "collections"), engine_database_url(folder)))
     return path
 
 

@@ -11,18 +11,14 @@ its own under the calendar's lock.
 
 from __future__ import annotations
 
-import datetime
 import logging
-import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from radicale_wcap import icalparse
-from radicale_wcap import recurrence
-from radicale_wcap.storage.index import (HORIZON_MAX, INSTANCE_SHORT_SPAN, SHORT_SPAN,
-                                         TS_MAX, TS_MIN, IndexedItem, Limits,
-                                         alarm_triggers)
+from radicale_wcap.storage.index_rows import (INSTANCE_SHORT_SPAN, SHORT_SPAN, TS_MAX,
+                                              IndexedItem, Limits, instances, rows_for)
 
 from .engine import SqlEngine
 from .schema import alarms, instances, items
@@ -30,9 +26,10 @@ from .schema import alarms, instances, items
 logger = logging.getLogger("radicale.wcap.storage.sql")
 
 
-def is_recurring(text: str) -> bool:
-    return ("\nRRULE" in text or "\nRDATE" in text or "\nRECURRENCE-ID" in text
-            or "\nEXRULE" in text)
+# The order of ``index_rows.rows_for``'s item tuple (the file index's INSERT).
+ROWS_FOR_COLUMNS = ("path", "href", "uid", "component", "start", "end", "recurring",
+                    "complete", "expanded_until", "hostile", "etag", "mtime_ns", "size",
+                    "has_alarm", "long", "text", "inode")
 
 
 def _row(row) -> IndexedItem:
@@ -53,33 +50,19 @@ class SqlIndex:
     # -- the write side, inside the caller's transaction
     def rows(self, path: str, href: str, item, modified_ns: int, seq: int,
              vobject_item=None):
-        """The item's row with its text, and its instance and alarm rows."""
-        text = item.serialize()
-        recurring = is_recurring(text)
-        start, end = item.time_range
-        complete, expanded_until, hostile = True, end, False
-        spans: List[Tuple[int, int]] = [(start, end)]
-        has_alarm = "BEGIN:VALARM" in text
-        if (recurring or has_alarm) and vobject_item is None:
-            try:
-                vobject_item = icalparse.read_one(text)
-            except Exception as e:  # vobject raises many kinds; the item stays unindexed
-                logger.warning("Item %r in %r can not be parsed for the index: %s",
-                               href, path, e)
-        if recurring and vobject_item is not None:
-            spans, complete, expanded_until, hostile = self._instances(
-                vobject_item, path, href, None)
-        triggers = alarm_triggers(vobject_item, spans) if has_alarm and vobject_item else []
-        row = dict(path=path, href=href, uid=item.uid or "", etag=item.etag,
-                   component=item.component_name or "", text=text, start=start, end=end,
-                   recurring=recurring, complete=bool(complete),
-                   expanded_until=expanded_until, hostile=bool(hostile),
-                   long=end - start > SHORT_SPAN, has_alarm=has_alarm,
-                   modified=modified_ns, seq=seq)
-        spans_rows = [{"path": path, "href": href, "start": s, "end": e,
-                       "long": e - s > INSTANCE_SHORT_SPAN} for s, e in spans] if recurring else []
-        alarm_rows = [{"path": path, "href": href, "trigger": t} for t in triggers]
-        return row, spans_rows, alarm_rows
+        """The item's row with its text, and its instance and alarm rows: computed by
+        the file engine's own ``rows_for``, so both engines index an item alike."""
+        computed = rows_for(path, href, item, modified_ns, 0, self.limits, vobject_item)
+        values = dict(zip(ROWS_FOR_COLUMNS, computed.item))
+        row = {name: values[name] for name in ("path", "href", "uid", "component", "start",
+                                               "end", "expanded_until", "etag", "text")}
+        for flag in ("recurring", "complete", "hostile", "has_alarm", "long"):
+            row[flag] = bool(values[flag])
+        row.update(modified=modified_ns, seq=seq)
+        spans = [{"path": path, "href": href, "start": s, "end": e,
+                  "long": e - s > INSTANCE_SHORT_SPAN} for s, e in computed.instances]
+        triggers = [{"path": path, "href": href, "trigger": t} for t in computed.alarms]
+        return row, spans, triggers
 
     def write(self, connection, path: str, href: str, item, modified_ns: int, seq: int,
               vobject_item=None) -> None:
@@ -108,21 +91,6 @@ class SqlIndex:
         for table in (items, instances, alarms):
             connection.execute(delete(table).where(table.c.path == path,
                                                    table.c.href == href))
-
-    def _instances(self, vobject_item, path: str, href: str, horizon_from: Optional[int]):
-        base = max(time.time(), horizon_from or 0) + self.limits.horizon_days * 86400
-        horizon = datetime.datetime.fromtimestamp(min(base, HORIZON_MAX),
-                                                  datetime.timezone.utc)
-        try:
-            spans, complete, expanded_until = recurrence.instances_for_index(
-                vobject_item, horizon, max_count=self.limits.max_instances,
-                budget_s=self.limits.budget_s)
-        except ValueError as e:
-            logger.warning("Recurrence of item %r in %r is over the limits and is left "
-                           "out of range queries: %s", href, path, e)
-            return [], True, TS_MIN, True
-        return ([(int(s), int(e)) for s, e in spans], bool(complete),
-                int(expanded_until), False)
 
     # -- what the file engine's index also answers (the store's handles ask these)
     def ensure_fresh(self, collection, on_removed=None) -> None:
@@ -194,8 +162,8 @@ class SqlIndex:
                 vobject_item = icalparse.read_one(rows[0].text)
             except Exception:  # vobject raises many kinds; nothing to extend then
                 return
-            spans, complete, expanded_until, hostile = self._instances(
-                vobject_item, path, href, until)
+            spans, complete, expanded_until, hostile = instances(
+                vobject_item, self.limits, path, href, until)
             c = tx.connection
             c.execute(delete(instances).where(instances.c.path == path,
                                               instances.c.href == href))
@@ -204,8 +172,8 @@ class SqlIndex:
                     {"path": path, "href": href, "start": s, "end": e,
                      "long": e - s > INSTANCE_SHORT_SPAN} for s, e in spans])
             c.execute(update(items).where(items.c.path == path, items.c.href == href)
-                      .values(complete=complete, expanded_until=expanded_until,
-                              hostile=hostile))
+                      .values(complete=bool(complete), expanded_until=expanded_until,
+                              hostile=bool(hostile)))
 
     def texts(self, path: str, hrefs: Sequence[str]
               ) -> Dict[str, Tuple[str, str, int, int, str]]:

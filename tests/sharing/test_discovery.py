@@ -67,6 +67,11 @@ def test_writes_when_granted_are_the_owners_items(server, calendar):
                                    for e in jdoe_cal.events()]
     with server.instance.store.reading("/jdoe/%s/" % name, "jdoe", store.READ) as reader:
         assert reader.by_uid("e2") is not None
+    # ... and so does his WCAP client.
+    session = wcap_login(server.client, "jdoe")
+    fetched = wcap(server.client, "fetchcomponents_by_range", "text/calendar", id=session,
+                   calid=calendar, dtstart="20240101T000000Z", dtend="20240110T000000Z")
+    assert fetched.errno == 0 and "Written by jsmith" in fetched.text
     # jdoe's change is jsmith's next read, with the same ETag on both paths.
     changed = (EVENT % ("e2", "Moved by jdoe"))
     assert server.client.request("PUT", "/jdoe/%s/e2.ics" % name, changed, ICS,

@@ -130,6 +130,7 @@ class Database:
         self._paused_until: Dict[str, float] = {}
         # The thread's open transaction, which every statement of the thread joins.
         self._local = threading.local()
+        self._generation = 0  # of the pool: a thread's kept reader from an older one goes
         self.engine = self._engine(pool_size)
         weakref.finalize(self, self.engine.dispose)
 
@@ -175,7 +176,7 @@ class Database:
     def synchronous(self, mode: str) -> None:
         """For connections opened from now on: the pool's idle ones are closed."""
         self._pragmas["synchronous"] = mode
-        self.engine.dispose()
+        self._drop_pool()
 
     # -- schema
     def _ready(self) -> None:
@@ -185,7 +186,7 @@ class Database:
             if self.path is not None and not os.path.exists(self.path):
                 os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
                 if self._migrated:  # removed under us: pooled connections hold the old file
-                    self.engine.dispose()
+                    self._drop_pool()
                 self._migrated = False
             if not self._migrated:
                 self._migrate()
@@ -204,8 +205,10 @@ class Database:
         if current is not None:
             return answer(current.execute(sql, params))
         self._ready()
+        if self.kind == "sqlite":
+            return answer(Transaction(self, self._kept_reader()).execute(sql, params))
         # The pool's connection itself: SQLAlchemy's Connection around it cost twice
-        # the statement. On PostgreSQL the read autocommits (no BEGIN, no ROLLBACK).
+        # the statement. The read autocommits (no BEGIN, no ROLLBACK).
         dbapi = self.engine.raw_connection()
         try:
             if self.kind == "postgresql":
@@ -216,6 +219,27 @@ class Database:
                 with contextlib.suppress(Exception):
                     dbapi.driver_connection.autocommit = False
             dbapi.close()
+
+    def _kept_reader(self):
+        """SQLite: the thread's own pooled connection for reads, kept as the sqlite3
+        wrapper kept one per thread (a checkout per read cost more than the read). It
+        goes back to the pool when the thread or this object goes, or the pool is
+        emptied (``_drop_pool``)."""
+        kept = getattr(self._local, "reader", None)
+        if kept is not None and kept[0] == self._generation:
+            return kept[1]
+        if kept is not None:
+            with contextlib.suppress(Exception):
+                kept[1].close()
+        dbapi = self.engine.raw_connection()
+        self._local.reader = (self._generation, dbapi)
+        return dbapi
+
+    def _drop_pool(self) -> None:
+        """Close the pool's idle connections; the threads' kept ones go at their next
+        read."""
+        self._generation += 1
+        self.engine.dispose()
 
     def query(self, sql: str, params: Params = None) -> List[Row]:
         return self._read(sql, params, lambda result: result.rows)
@@ -374,4 +398,4 @@ class Database:
 
     def dispose(self) -> None:
         """Close the pool's connections (a server that is done with this database)."""
-        self.engine.dispose()
+        self._drop_pool()

@@ -10,7 +10,7 @@ import vobject
 from dateutil import tz as du_tz
 
 from radicale_wcap.addresses import address_key, address_of, write_address
-from radicale_wcap.wcap.commands.table import STATUS_CODES
+from radicale_wcap.wcap.commands.param_rows import STATUS_CODES
 from radicale_wcap.wcap.compose.times import (as_date, delta_between, in_frame, native, plus,
                                               set_time, set_time_list, utc)
 from radicale_wcap.wcap.errors import WcapErrno, WcapError

@@ -1,6 +1,6 @@
 """One least-recently-used memo for the project's in-memory caches.
 
-The parsed-item memo (``wcap/components.py``), the rendered-output cache
+The parsed-item memo (``wcap/components/output.py``), the rendered-output cache
 (``wcap/output_cache.py``) and the loaded-item memo (``radicale_compat.py``) each kept
 their own OrderedDict, lock and eviction loop; they differ only in what an entry
 weighs (one, or its bytes), which the caller says.

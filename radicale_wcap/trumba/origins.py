@@ -3,7 +3,7 @@
 A re-upload must leave unchanged events byte-for-byte alone, and telling
 "unchanged" from the stored files would mean parsing every item on every
 upload.  So each imported event keeps the feed's fingerprint (DTSTAMP
-ignored, see feed.py) and the ETag the store gave it: an event is unchanged
+ignored, see events.py) and the ETag the store gave it: an event is unchanged
 when the fingerprint matches AND the item still has that ETag; a different
 ETag means a CalDAV or WCAP user edited it since, and the feed wins.
 """

@@ -22,6 +22,7 @@ engine's, so every door sees the same redaction and refusals.
 from __future__ import annotations
 
 from radicale_wcap.storage import privacy as privacy_hooks
+from radicale_wcap.storage.sharing import SharingStorage
 
 from .batch import SqlBatch
 from .collection import Collection as SqlCollection
@@ -33,7 +34,7 @@ __all__ = ["Collection", "PLUGIN", "Storage", "selected"]
 Collection = privacy_hooks.guarded(SqlCollection)
 
 
-class Storage(privacy_hooks.StorageGuard, SqlStorage):
+class Storage(SharingStorage, privacy_hooks.StorageGuard, SqlStorage):
     _collection_class = Collection
     batch_class = SqlBatch
 

@@ -98,7 +98,7 @@ class EventsEndpoint:
                           (("ETag", item.etag),) + tuple(extra))
 
     @staticmethod
-    def _body(request, schema: str, invalid: str) -> dict:
+    def _body(request, schema: str, invalid: str):
         """The body, once it satisfies openapi.json's ``schema`` (else ``invalid``)."""
         data = request.json()
         try:
@@ -259,9 +259,7 @@ class EventsEndpoint:
         return Reply(204, (), b"")
 
     def fork(self, request, ref: str) -> Reply:
-        data = request.json() or {}
-        if not isinstance(data, dict):
-            raise RestApiError("FORK_INVALID")
+        data = self._body(request, "ForkRequest", "FORK_INVALID") or {}
         fork = request.param("fork") or data.get("fork")
         starting_date = request.param("starting_date") or data.get("starting_date")
         if str(fork) != "1" or starting_date is None:

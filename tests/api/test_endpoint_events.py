@@ -357,6 +357,12 @@ def test_invalid_bodies_name_the_field(api, inst):
     assert huge.json()["error"] == 1 and len(huge.json()["message"]) < 200
     put = api.request("PUT", url, json.dumps({"version": 7}), JSON, user="alice")
     assert put.json() == {"error": 1, "message": "/version: must be a string or null"}
+    series = "/restapi/v1/events/%d" % create(api, SERIES).json()["cal_item_id"]
+    fork = api.request("POST", series, json.dumps({"fork": 1, "starting_date": "March 6"}), JSON,
+                       user="alice")
+    assert fork.status == 400 and fork.json()["message"].startswith("/starting_date: ")
+    assert api.request("POST", series, "[]", JSON, user="alice").json()["message"] == \
+        "/: must be an object or null"
 
 
 def test_methods_and_unknown_paths(api):

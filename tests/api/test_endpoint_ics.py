@@ -1,6 +1,5 @@
 """POST /api/ics in process: the key, the reply headers, store-in-calendar, the setting."""
 
-import io
 import json
 
 import pytest

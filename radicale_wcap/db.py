@@ -50,7 +50,6 @@ that hosts starting together migrate once.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import sqlite3
@@ -65,7 +64,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from radicale_wcap.db_schema import Schema, migrate, shown, url_for  # noqa: F401
-from radicale_wcap.db_statements import Params, Result, Row, Transaction  # noqa: F401
+from radicale_wcap.db_statements import (  # noqa: F401 (the API callers import from here)
+    Params, Result, Row, Transaction, is_disk_full, retryable)
 
 logger = logging.getLogger("radicale.wcap.db")
 
@@ -73,40 +73,8 @@ logger = logging.getLogger("radicale.wcap.db")
 # this long: on a full disk or a stuck lock every read would otherwise pay for a
 # failing write (and log it).
 BOOKKEEPING_PAUSE = 30.0
-_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
-_PG_DISK_FULL = "53100"
-# serialization_failure, deadlock_detected: PostgreSQL undid the whole transaction and
-# says that running it again may succeed.
-_PG_RETRIED = ("40001", "40P01")
 RETRIES = 5
 _BEGIN = "radicale_wcap_begin"
-
-
-def is_disk_full(error: BaseException) -> bool:
-    """True when ``error``, or an error it was raised from, says there is no room
-    left: an ``OSError`` ENOSPC/EDQUOT, SQLite's SQLITE_FULL ("database or disk is
-    full"), PostgreSQL's disk_full (SQLSTATE 53100), or Radicale's ``ValueError`` that
-    carries the OSError's text."""
-    seen = 0
-    while error is not None and seen < 10:
-        if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
-            return True
-        if isinstance(error, sqlite3.Error) and (
-                getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
-                or "database or disk is full" in str(error)):
-            return True
-        if getattr(error, "sqlstate", None) == _PG_DISK_FULL:
-            return True
-        if isinstance(error, ValueError) and any(
-                "[Errno %d]" % number in str(error) for number in _FULL_ERRNOS):
-            return True
-        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
-        seen += 1
-    return False
-
-
-def _retryable(error: BaseException) -> bool:
-    return getattr(getattr(error, "orig", None), "sqlstate", None) in _PG_RETRIED
 
 
 class Database:
@@ -207,18 +175,33 @@ class Database:
         self._ready()
         if self.kind == "sqlite":
             return answer(Transaction(self, self._kept_reader()).execute(sql, params))
+        try:
+            return self._autocommitted(sql, params, answer)
+        except DBAPIError as e:
+            if not e.connection_invalidated:
+                raise
+            self._server_gone(e)
+            return self._autocommitted(sql, params, answer)
+
+    def _autocommitted(self, sql: str, params: Params, answer: Callable[[Result], Any]) -> Any:
         # The pool's connection itself: SQLAlchemy's Connection around it cost twice
         # the statement. The read autocommits (no BEGIN, no ROLLBACK).
         dbapi = self.engine.raw_connection()
         try:
-            if self.kind == "postgresql":
-                dbapi.driver_connection.autocommit = True
+            dbapi.driver_connection.autocommit = True
             return answer(Transaction(self, dbapi).execute(sql, params))
         finally:
-            if self.kind == "postgresql" and dbapi.dbapi_connection is not None:
+            if dbapi.dbapi_connection is not None:
                 with contextlib.suppress(Exception):
                     dbapi.driver_connection.autocommit = False
             dbapi.close()
+
+    def _server_gone(self, error: DBAPIError) -> None:
+        """A connection found the server gone (a restart, a failover): the pool's other
+        connections are as dead, so they go too, and the read or write runs once more."""
+        logger.warning("The database connection was lost (%s); reconnecting",
+                       error.orig.__class__.__name__)
+        self._drop_pool()
 
     def _kept_reader(self):
         """SQLite: the thread's own pooled connection for reads, kept as the sqlite3
@@ -331,17 +314,29 @@ class Database:
 
     def run(self, work: Callable[[Transaction], Any], durable: bool = False) -> Any:
         """``work(tx)`` in a transaction, run again (at most ``RETRIES`` times) when
-        PostgreSQL undid it for a serialization failure or a deadlock. Joined to the
-        thread's open transaction it is not retried: the error ends the outer one."""
+        PostgreSQL undid it for a serialization failure or a deadlock, or once when the
+        connection was lost before the COMMIT. Joined to the thread's open transaction
+        it is not retried: the error ends the outer one."""
         for attempt in range(RETRIES + 1):
             joined = getattr(self._local, "tx", None) is not None
+            in_work = None
             try:
                 with self.transaction(durable=durable) as tx:
-                    return work(tx)
+                    try:
+                        return work(tx)
+                    except DBAPIError as e:
+                        in_work = e
+                        raise
             except DBAPIError as e:
-                if joined or attempt == RETRIES or not _retryable(e):
+                # A connection lost before the COMMIT was sent took the transaction
+                # with it; one lost during the COMMIT leaves its outcome unknown.
+                lost = e is in_work and e.connection_invalidated and attempt == 0
+                if joined or attempt == RETRIES or not (lost or retryable(e)):
                     raise
-                logger.info("Transaction run again after %s", e.orig.__class__.__name__)
+                if lost:
+                    self._server_gone(e)
+                else:
+                    logger.info("Transaction run again after %s", e.orig.__class__.__name__)
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 

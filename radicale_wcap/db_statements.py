@@ -6,9 +6,11 @@ the API.
 
 from __future__ import annotations
 
+import errno
 import functools
 import operator
 import re
+import sqlite3
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from sqlalchemy.engine import Connection
@@ -18,6 +20,11 @@ from radicale_wcap.db_schema import lock_key
 
 Params = Union[None, Mapping[str, Any], Sequence[Mapping[str, Any]]]
 Row = tuple  # with an attribute per column (``_row_class``)
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_PG_DISK_FULL = "53100"
+# serialization_failure, deadlock_detected: PostgreSQL undid the whole transaction and
+# says that running it again may succeed.
+_PG_RETRIED = ("40001", "40P01")
 
 _BIND = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -133,3 +140,31 @@ class Transaction:
         if self.db.kind == "postgresql":
             self.execute("SELECT pg_advisory_xact_lock_shared(:key)" if shared
                          else "SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(name)})
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """True when ``error``, or an error it was raised from, says there is no room
+    left: an ``OSError`` ENOSPC/EDQUOT, SQLite's SQLITE_FULL ("database or disk is
+    full"), PostgreSQL's disk_full (SQLSTATE 53100), or Radicale's ``ValueError`` that
+    carries the OSError's text."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
+            return True
+        if isinstance(error, sqlite3.Error) and (
+                getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or "database or disk is full" in str(error)):
+            return True
+        if getattr(error, "sqlstate", None) == _PG_DISK_FULL:
+            return True
+        if isinstance(error, ValueError) and any(
+                "[Errno %d]" % number in str(error) for number in _FULL_ERRNOS):
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+        seen += 1
+    return False
+
+
+def retryable(error: BaseException) -> bool:
+    """PostgreSQL undid the transaction and says running it again may succeed."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in _PG_RETRIED

@@ -227,3 +227,24 @@ def test_statements_can_join_another_engines_transaction(db, url):
         connection.rollback()
     assert db.scalar("SELECT count(*) FROM login_failures") == 0
     other.dispose()
+
+
+def test_a_restarted_server_costs_no_failed_request(pg_url, tmp_path):
+    """Every connection of the pool dies (a restart, a failover): the next read and
+    the next write each find out, reconnect and succeed."""
+    db = Database(url_for(pg_url, str(tmp_path)), WCAP)
+    with db.transaction():  # several pooled connections
+        db.ping()
+        with db.engine.connect() as extra:
+            extra.exec_driver_sql("SELECT 1")
+    db.execute("INSERT INTO login_failures (name, count, last) VALUES ('x', 1, 0)")
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid != pg_backend_pid()")
+    assert db.scalar("SELECT count FROM login_failures") == 1
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid != pg_backend_pid()")
+    assert db.execute("UPDATE login_failures SET count = 2") == 1
+    assert db.scalar("SELECT count FROM login_failures") == 2
+    db.dispose()

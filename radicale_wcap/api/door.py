@@ -10,7 +10,6 @@ full disk with the REST door's 507 (``INSUFFICIENT_STORAGE``).
 from __future__ import annotations
 
 import logging
-import pathlib
 
 from radicale_wcap.api import authn
 from radicale_wcap.api.errors import IcsApiError, RestApiError
@@ -18,6 +17,7 @@ from radicale_wcap.api.events_endpoint import EventsEndpoint, MethodNotAllowed
 from radicale_wcap.api.ics_endpoint import IcsEndpoint
 from radicale_wcap.api.reply import Reply, json_reply, status_line
 from radicale_wcap.api.request import ApiRequest, BadJson, BodyTooLarge, NotJson, read_body
+from radicale_wcap.api.validation import OPENAPI_FILE  # the file bodies are checked against
 from radicale_wcap.db import is_disk_full
 from radicale_wcap.http import respond
 from radicale_wcap.ops.access import note
@@ -29,7 +29,6 @@ MAX_BODY_SIZE = 1024 * 1024
 OPENAPI_PATH = "/api/openapi.json"
 ICS_PATH = "/api/ics"
 REST_PREFIX = "/restapi/"
-OPENAPI_FILE = pathlib.Path(__file__).with_name("openapi.json")
 CHALLENGE = ("WWW-Authenticate", 'Basic realm="radicale_wcap", charset="UTF-8"')
 NO_STORE = ("Cache-Control", "no-store")
 

@@ -31,6 +31,10 @@ from radicale_wcap.storage import VALIDATED, validate_item
 
 from .schema import changes, collections, items
 
+#: Calendars this process has seen in the registry (registration is idempotent and a
+#: calendar deleted elsewhere takes its items with it, so a stale entry costs nothing).
+_registered: set = set()
+
 TOKEN_PREFIX = "http://radicale.org/ns/sync/"
 TOKEN_KIND = "sql-"
 
@@ -190,17 +194,10 @@ class Collection(radicale_storage.BaseCollection):
                 validate_item(configuration, radicale_compat.parsed_form(item),
                               item.serialize())
         hrefs = list(changes_by_href)
-        stored = {}
         with self._sql.writing([self.key]) as tx:
             connection = tx.connection
-            for offset in range(0, len(hrefs), 1000):
-                for row in connection.execute(select(
-                        items.c.href, items.c.uid, items.c.component).where(
-                            items.c.path == self.key,
-                            items.c.href.in_(hrefs[offset:offset + 1000]))):
-                    stored[row.href] = row
             self._seq, self._modified = self._storage.bump(connection, self.key)
-            svc.index.remove_many(connection, self.key, hrefs)
+            stored = svc.index.remove_many(connection, self.key, hrefs)
             rows, spans, triggers, noted, results = [], [], [], [], {}
             for href, item in changes_by_href.items():
                 if item is None:
@@ -217,19 +214,23 @@ class Collection(radicale_storage.BaseCollection):
                 results[href] = self._item(_Row(row))
             svc.index.insert(connection, rows, spans, triggers)
             self._storage.note_changes(connection, self.key, self._seq, noted)
-            if results and self._is_calendar_path():
+            if results and self._is_calendar_path() and self.key not in _registered:
                 tx.after_commit.append(self._register)
         return results
 
     def _register(self) -> None:
+        """A calendar written to is in the registry (the file engine does the same);
+        asked once per process and calendar, not at every write."""
         registry = self._services.registry
         if registry.get(self.key) is None:
             registry.register(self.key)
+        _registered.add(self.key)
 
     def delete(self, href: Optional[str] = None) -> None:
         svc = self._services
         if href is None:
             self._storage.drop_tree(self.key)
+            _registered.discard(self.key)
             if self._is_calendar_path():
                 svc.registry.remove(self.key)
                 svc.ledger.forget_collection(self.key)

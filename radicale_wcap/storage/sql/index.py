@@ -79,13 +79,24 @@ class SqlIndex:
             if rows:
                 connection.execute(insert(table), rows)
 
-    def remove_many(self, connection, path: str, hrefs: Sequence[str]) -> None:
+    def remove_many(self, connection, path: str, hrefs: Sequence[str]) -> dict:
+        """Remove these items' rows; href -> (uid, component) of those there were.
+        Instances and alarms are deleted only for items that had them."""
         hrefs = list(hrefs)
+        removed = {}
         for offset in range(0, len(hrefs), 1000):
             chunk = hrefs[offset:offset + 1000]
-            for table in (items, instances, alarms):
-                connection.execute(delete(table).where(table.c.path == path,
-                                                       table.c.href.in_(chunk)))
+            gone = connection.execute(delete(items).where(
+                items.c.path == path, items.c.href.in_(chunk)).returning(
+                    items.c.href, items.c.uid, items.c.component, items.c.recurring,
+                    items.c.has_alarm)).fetchall()
+            removed.update({row.href: row for row in gone})
+            for table, flag in ((instances, "recurring"), (alarms, "has_alarm")):
+                had = [row.href for row in gone if getattr(row, flag)]
+                if had:
+                    connection.execute(delete(table).where(table.c.path == path,
+                                                           table.c.href.in_(had)))
+        return removed
 
     def remove(self, connection, path: str, href: str) -> None:
         for table in (items, instances, alarms):

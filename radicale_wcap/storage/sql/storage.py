@@ -72,16 +72,19 @@ class SqlStorage(radicale_storage.BaseStorage):
         return row.seq, now
 
     def note_changes(self, connection, key: str, seq: int, noted) -> None:
-        """The change rows of (href, uid, component, deleted): the newest per name."""
-        hrefs = [href for href, _, _, _ in noted]
-        for offset in range(0, len(hrefs), 1000):
-            connection.execute(delete(changes).where(
-                changes.c.path == key, changes.c.href.in_(hrefs[offset:offset + 1000])))
+        """The change rows of (href, uid, component, deleted), one per name (upserted)."""
+        if not noted:
+            return
+        dialect = pg_dialect if self.sql.postgresql else sqlite_dialect
+        statement = dialect.insert(changes)
+        statement = statement.on_conflict_do_update(
+            index_elements=[changes.c.path, changes.c.href],
+            set_={name: statement.excluded[name]
+                  for name in ("seq", "uid", "component", "deleted", "at")})
         now = time.time()
-        if noted:
-            connection.execute(insert(changes), [
-                {"path": key, "href": href, "seq": seq, "uid": uid, "component": component,
-                 "deleted": deleted, "at": now} for href, uid, component, deleted in noted])
+        connection.execute(statement, [
+            {"path": key, "href": href, "seq": seq, "uid": uid, "component": component,
+             "deleted": deleted, "at": now} for href, uid, component, deleted in noted])
 
     def _insert_missing(self, connection, key: str, props: dict) -> None:
         dialect = pg_dialect if self.sql.postgresql else sqlite_dialect

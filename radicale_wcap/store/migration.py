@@ -131,8 +131,11 @@ def _write(storage, path: str, props: Dict[str, str], items) -> None:
 
 def _detached(item, collection):
     """The item's text and name, free of the source collection it was read from."""
+    # With what the source already knows (ETag, UID, span): no parse to find them again.
     return radicale_item.Item(collection_path=collection.path, text=item.serialize(),
-                              href=item.href)
+                              href=item.href, etag=item.etag, uid=item.uid,
+                              name=item.name, component_name=item.component_name,
+                              time_range=item.time_range)
 
 
 def _url(db) -> str:

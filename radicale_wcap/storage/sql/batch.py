@@ -136,12 +136,8 @@ class SqlBatch:
             if write.item is not None:
                 write.result = stored.get((write.path, write.href))
         if on_commit is not None and self.writes:
-            db = self.storage._svc.db
-            if str(getattr(db, "url", "")) == self.storage.sql.url:
-                # The project database is this one: its rows join the items' transaction.
-                with db.sharing(self.storage.sql.current.connection) as shared:
-                    on_commit(shared)
-            else:
-                with db.transaction() as connection:
-                    on_commit(connection)
+            # Joins the items' transaction when the project database is this database
+            # (engine.share_with), else a transaction of its own just before theirs.
+            with self.storage._svc.db.transaction() as connection:
+                on_commit(connection)
         return self.writes

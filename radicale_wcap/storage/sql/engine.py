@@ -124,11 +124,36 @@ class SqlEngine:
                         # both read first would otherwise fail at the upgrade.
                         connection.exec_driver_sql("UPDATE dav_store SET writes = writes + 1")
                     self._lock(tx, wanted, store)
-                    yield tx
+                    with self._sharing(connection):
+                        yield tx
             finally:
                 self._local.tx = None
         for callback in tx.after_commit:
             callback()
+
+    def share_with(self, db) -> None:
+        """The project database (``db.Database``), when it is this very database: its
+        statements made during a write then run in the write's transaction (the
+        registry and tombstone rows, a feed's origins commit or roll back with the
+        items, and SQLite sees one writer instead of two waiting on each other)."""
+        self._shared_db = db if str(getattr(db, "url", "")) == self.url else None
+
+    @contextlib.contextmanager
+    def _sharing(self, connection) -> Iterator[None]:
+        db = getattr(self, "_shared_db", None)
+        if db is None:
+            yield
+            return
+        try:
+            shared = db.sharing(connection)
+            shared.__enter__()
+        except RuntimeError:  # this thread is inside a project-database transaction
+            yield
+            return
+        try:
+            yield
+        finally:
+            shared.__exit__(None, None, None)
 
     def _lock(self, tx: Transaction, paths, store: str) -> None:
         if not self.postgresql:

@@ -25,6 +25,7 @@ def attach(svc) -> None:
     """After the file engine's objects are made: the index asks the item rows,
     tombstones come from the change log, and nothing needs write intents."""
     engine = engine_for(database_url(svc.configuration))
+    engine.share_with(svc.db)
     svc.index = SqlIndex(engine, svc.limits)
     svc.ledger = ChangeLedger(svc.ledger, engine)
     svc.intents = NoIntents()

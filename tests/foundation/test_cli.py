@@ -174,3 +174,28 @@ def test_every_command_family_is_registered():
                for m in pkgutil.iter_modules(package.__path__) if m.name not in helpers]
     assert modules and all(callable(getattr(m, "add_commands", None)) for m in modules)
     assert set(modules) == set(package.FAMILIES)
+
+
+def _commands(parser, prefix=()):
+    """(words, long options) of every command the parser runs."""
+    import argparse
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subparsers and prefix:
+        yield " ".join(prefix), [o for a in parser._actions for o in a.option_strings
+                                 if o.startswith("--") and o != "--help"]
+    for action in subparsers:
+        for name, sub in action.choices.items():
+            yield from _commands(sub, prefix + (name,))
+
+
+def test_readme_documents_every_command_and_option():
+    """The command line is a public interface documented in the README's Command line
+    section: a command or an option added without a line there fails here."""
+    readme = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "README.md")
+    with open(readme, encoding="utf-8") as f:
+        section = f.read().split("## Command line", 1)[1].split("\n## ", 1)[0]
+    undocumented = [(words, [o for o in options if o not in section])
+                    for words, options in _commands(cli.build_parser())]
+    undocumented = [(w, o) for w, o in undocumented if o or w not in section]
+    assert not undocumented, undocumented

@@ -223,3 +223,17 @@ def test_writers_of_different_calendars_never_wait_and_readers_see_before(sql, d
     assert blocked.is_set()
     with store.reading("/alice/calendar/", SYSTEM, READ) as cal:
         assert {i.uid for i in cal.items()} == {"slow", "second"}
+
+
+def test_an_endless_series_is_found_45_years_ahead(sql):
+    """The index holds instances up to a horizon; a query past it extends the series
+    there (caldav-server-tester's includes-implicit.infinite-scope)."""
+    import datetime as dt
+    monthly = event("m", "20260112T120000Z", "20260112T130000Z").replace(
+        "SUMMARY:x\r\n", "SUMMARY:x\r\nRRULE:FREQ=MONTHLY\r\n")
+    with sql.store.writing("/alice/calendar/", SYSTEM, WRITE) as cal:
+        cal.put(prepare_item(sql.configuration, "/alice/calendar/", monthly))
+    day = int(dt.datetime(2071, 3, 12, tzinfo=dt.timezone.utc).timestamp())
+    with sql.store.reading("/alice/calendar/", SYSTEM, READ) as cal:
+        assert [i.uid for i in cal.in_range(day, day + 86400)] == ["m"]
+        assert cal.in_range(day + 86400, day + 2 * 86400) == []

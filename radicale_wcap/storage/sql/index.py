@@ -18,7 +18,8 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from radicale_wcap import icalparse
 from radicale_wcap.storage.index_rows import (INSTANCE_SHORT_SPAN, SHORT_SPAN, TS_MAX,
-                                              IndexedItem, Limits, instances, rows_for)
+                                              IndexedItem, Limits, rows_for)
+from radicale_wcap.storage.index_rows import instances as expand_instances
 
 from .engine import SqlEngine
 from .schema import alarms, instances, items
@@ -173,7 +174,7 @@ class SqlIndex:
                 vobject_item = icalparse.read_one(rows[0].text)
             except Exception:  # vobject raises many kinds; nothing to extend then
                 return
-            spans, complete, expanded_until, hostile = instances(
+            spans, complete, expanded_until, hostile = expand_instances(
                 vobject_item, self.limits, path, href, until)
             c = tx.connection
             c.execute(delete(instances).where(instances.c.path == path,

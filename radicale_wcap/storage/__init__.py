@@ -236,6 +236,11 @@ class Collection(multifilesystem.Collection):
     def _atomic_write(self, path, mode="w", newline=None):
         return radicale_compat.cache_write(path, mode, newline, super()._atomic_write)
 
+    def _store_item_cache(self, href, item, cache_hash=""):
+        # In a batch the memo stands in for the cache file (radicale_compat.one_sync).
+        return radicale_compat.store_item_cache(self, href, item, cache_hash,
+                                                super()._store_item_cache)
+
     def _get(self, href: str, verify_href: bool = True):
         return radicale_compat.memoized_get(self, href, verify_href, super()._get,
                                             known=self._indexed)
@@ -332,6 +337,13 @@ class Storage(SharingStorage, privacy_hooks.StorageGuard, consistency.Consistent
 
     def _makedirs_synced(self, filesystem_path: str) -> None:
         radicale_compat.cache_makedirs(filesystem_path, super()._makedirs_synced)
+
+    # A batch pays one file-system sync at its end instead of these (radicale_compat.one_sync).
+    def _fsync(self, f) -> None:
+        radicale_compat.deferred_fsync(self, f, super()._fsync)
+
+    def _sync_directory(self, path: str) -> None:
+        radicale_compat.deferred_sync_directory(self, path, super()._sync_directory)
 
     def create_collection(self, href: str, items=None, props=None):
         # Radicale's whole-calendar PUT: its items do not pass through upload().

@@ -43,6 +43,7 @@ import ctypes.util
 import errno
 import logging
 import os
+import secrets
 import threading
 import time
 from typing import Iterator, Optional, Tuple
@@ -339,6 +340,31 @@ def sync_filesystem(folder: str) -> None:
             os.close(fd)
         return
     os.sync()
+
+
+def atomic_writer(collection, atomic_write):
+    """``Collection._atomic_write`` (given as ``atomic_write``); inside `one_sync` a
+    temporary file beside the target, renamed over it, instead of Radicale's temporary
+    folder per file (its ``rmdir`` was a third of a bulk write's time). The name starts
+    with ``.Radicale.tmp-`` like Radicale's folders: no listing sees it, and one a kill
+    leaves is tidied as theirs are (``storage/consistency.py``)."""
+    if not _deferring(collection._storage):
+        return atomic_write
+
+    @contextlib.contextmanager
+    def write(path: str, mode: str = "w", newline=None):
+        folder, name = os.path.split(path)
+        temporary = os.path.join(folder, ".Radicale.tmp-%s-%s" % (secrets.token_hex(6), name))
+        try:
+            with open(temporary, mode, newline=newline,
+                      encoding=None if "b" in mode else collection._encoding) as f:
+                yield f
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    return write
 
 
 def deferred_fsync(storage, f, fsync) -> None:

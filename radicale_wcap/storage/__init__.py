@@ -234,7 +234,8 @@ class Collection(multifilesystem.Collection):
         radicale_compat.throttled_clean_history(self, super()._clean_history)
 
     def _atomic_write(self, path, mode="w", newline=None):
-        return radicale_compat.cache_write(path, mode, newline, super()._atomic_write)
+        return radicale_compat.cache_write(
+            path, mode, newline, radicale_compat.atomic_writer(self, super()._atomic_write))
 
     def _store_item_cache(self, href, item, cache_hash=""):
         # In a batch the memo stands in for the cache file (radicale_compat.one_sync).

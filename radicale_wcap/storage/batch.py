@@ -88,6 +88,9 @@ class Batch:
         try:
             stack.enter_context(self.storage.acquire_lock("r", self.user))
             stack.enter_context(self.storage.calendar_lock(self.paths, EXCLUSIVE))
+            for path in self.paths:
+                # What a killed batch left (its temporary files) goes before this one.
+                self.storage.tidy_calendar(path)
             stack.enter_context(privacy_hooks.acting(self.request, self.user,
                                                      self.on_behalf))
         except BaseException:

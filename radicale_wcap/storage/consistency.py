@@ -103,22 +103,32 @@ class ConsistentStorage:
                     self._tidy_home(calendar)
                 yield
 
+    def tidy_calendar(self, calendar: str) -> None:
+        """For a writer that holds ``calendar``'s lock exclusively (a batch)."""
+        self._tidy_home(calendar)
+
     def _tidy_home(self, calendar: str) -> None:
         """Remove the ``.Radicale.tmp-*`` folders a crashed whole-calendar PUT or
-        calendar delete left in the calendar's home (Radicale removes them only on
-        its way out). Once an hour per home and process, and only old ones: a live
-        request in another process may be filling a young one."""
+        calendar delete left in the calendar's home, and the files a killed batch left
+        in the calendar (Radicale removes them only on its way out). Once an hour per
+        calendar and process, and only old ones: a live request in another process may
+        be filling a young one."""
         home = calendar_of(calendar).strip("/").split("/")[0]
         now = time.monotonic()
-        last = _tidied.get((id(self), home))
+        last = _tidied.get((id(self), calendar))
         if last is not None and now - last < TIDY_INTERVAL:
             return
-        _tidied[(id(self), home)] = now
+        _tidied[(id(self), calendar)] = now
         folder = os.path.join(radicale_compat.collection_root_folder(self), home)
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            return
+        # A batch's writes leave .Radicale.tmp- files in the calendar and its history.
+        own = os.path.join(folder, calendar.strip("/").split("/")[1])
+        entries = []
+        for place in (folder, own, os.path.join(own, ".Radicale.cache", "history"),
+                      os.path.join(own, ".Radicale.cache", "item")):
+            try:
+                entries.extend(os.scandir(place))
+            except OSError:
+                pass
         for entry in entries:
             if not entry.name.startswith(".Radicale.tmp-"):
                 continue

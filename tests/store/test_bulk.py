@@ -73,3 +73,27 @@ def test_sync_filesystem_on_the_store(tmp_path):
     radicale_compat.sync_filesystem(str(tmp_path))   # raises on a kernel write error
     with pytest.raises(FileNotFoundError):
         radicale_compat.sync_filesystem(str(tmp_path / "missing"))
+
+
+def test_a_killed_batchs_temporary_file_is_tidied(instance, tmp_path):
+    """A batch writes through ``.Radicale.tmp-`` files beside their targets; one a kill
+    left behind is removed when the calendar is next locked (once old enough)."""
+    put_one = prepare_item(instance.configuration, JDOE, ical("bulk-x"))
+    with instance.store.writing(JDOE, SYSTEM, WRITE) as calendar:
+        calendar.put(put_one)
+    folder = _folder(tmp_path)
+    assert not [n for n in os.listdir(folder) if n.startswith(".Radicale.tmp-")]
+    left = [os.path.join(folder, ".Radicale.tmp-dead-bulk-y.ics"),
+            os.path.join(folder, ".Radicale.cache", "history", ".Radicale.tmp-dead-y")]
+    young = os.path.join(folder, ".Radicale.tmp-live-bulk-z.ics")
+    for path in left + [young]:
+        with open(path, "w") as f:
+            f.write("BEGIN:VCALENDAR\r\n")
+    for path in left:
+        os.utime(path, (1, 1))
+    fresh = make_instance(str(tmp_path))
+    with fresh.store.writing(JDOE, SYSTEM, WRITE) as calendar:
+        calendar.put(prepare_item(fresh.configuration, JDOE, ical("bulk-y")))
+    assert not any(os.path.exists(p) for p in left)
+    assert os.path.exists(young)
+    assert sorted(_texts(fresh)) == ["bulk-x", "bulk-y"]

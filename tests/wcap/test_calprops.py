@@ -279,6 +279,7 @@ def test_invitecount_is_the_primary_owners_for_any_reader(instance, invites):
     assert answer.values(COUNT) == ["5"]
 
 
+@pytest.mark.file_engine(reason="writes an item file behind the server's back")
 def test_invitecount_follows_the_clock_and_direct_writes(instance, invites):
     door = next(d for d in invites.app.doors if isinstance(d, WcapDoor))
     sid = wcap_login(invites, "jdoe")

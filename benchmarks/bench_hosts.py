@@ -17,6 +17,8 @@ machine the hosts share the CPU with the database and the client: the figure the
 what several hosts cost, not how they scale.
 
     .venv/bin/python -m benchmarks.bench_hosts [--events 200] [--seconds 15] [--clients 6]
+
+or as a harness module (``benchmarks.run --only hosts``), its own calendar either way.
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ import urllib.parse
 from typing import Dict, List, Optional, Tuple
 
 from benchmarks.caldav_bench import PUT_TEMPLATE, REPORT_BODY
+from benchmarks.run import Row
 from tests import pgserver
+
+NAME = "hosts"
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -229,7 +234,7 @@ def drive(ports: List[int], sessions: List[str], seconds: float) -> Dict[str, ob
             "p99": q[98], "requests": len(latencies), "errors": errors, "seconds": elapsed}
 
 
-def run(events: int, seconds: float, clients: int, host_counts: List[int]) -> List[dict]:
+def measure(events: int, seconds: float, clients: int, host_counts: List[int]) -> List[dict]:
     results = []
     with pgserver.running(durable=True) as pg, \
             tempfile.TemporaryDirectory(prefix="bench-hosts-") as root:
@@ -281,6 +286,33 @@ def run(events: int, seconds: float, clients: int, host_counts: List[int]) -> Li
     return results
 
 
+def add_arguments(parser) -> None:
+    group = parser.add_argument_group("hosts (benchmarks/bench_hosts.py)")
+    group.add_argument("--hosts-seconds", type=float, default=15.0,
+                       help="timed seconds of load per host count (default 15; 3 phases)")
+    group.add_argument("--hosts-clients", type=int, default=6, help="client threads")
+
+
+def run(ctx) -> List[Row]:
+    """The harness's entry: the same measurement, as rows (no stock column: stock
+    Radicale has no second host)."""
+    options = ctx.options
+    results = measure(200, getattr(options, "hosts_seconds", 15.0),
+                      getattr(options, "hosts_clients", 6), [1, 2, 3])
+    rows: List[Row] = []
+    for r in results:
+        what = "%d host%s on one PostgreSQL, mixed" % (r["hosts"], "s" if r["hosts"] > 1 else "")
+        flag = " — WITH ERRORS" if r["errors"] else ""
+        rows.append(Row("%s: requests/s%s" % (what, flag), None, r["rate"], None,
+                        "database CPU %.1f ms/request, hosts %.1f ms/request%s" % (
+                            r["db_ms"], r["host_ms"],
+                            "; ERRORS %r" % r["errors"] if r["errors"] else ""),
+                        unit="req/s"))
+        rows.append(Row("%s: p50" % what, None, r["p50"], None))
+        rows.append(Row("%s: p99" % what, None, r["p99"], None))
+    return rows
+
+
 def main(argv: Optional[List[str]] = None) -> List[dict]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200, help="events seeded in the week")
@@ -290,8 +322,8 @@ def main(argv: Optional[List[str]] = None) -> List[dict]:
     options = parser.parse_args(argv)
     print("cores: %d; %d events in the week, %d clients, %.0f s per phase" % (
         os.cpu_count() or 0, options.events, options.clients, options.seconds), flush=True)
-    return run(options.events, options.seconds, options.clients,
-               [int(n) for n in options.hosts.split(",")])
+    return measure(options.events, options.seconds, options.clients,
+                   [int(n) for n in options.hosts.split(",")])
 
 
 if __name__ == "__main__":

@@ -371,6 +371,7 @@ def test_attendee_error_is_valid_and_empty(world, fmt):
 
 # ---------------------------------------------------------------- the index does the work
 
+@pytest.mark.file_engine(reason="writes its 2,000 item files straight into the folder")
 def test_week_on_big_calendar_reads_only_the_week(tmp_path):
     instance = make_instance(str(tmp_path))
     add_user(instance, "big")

@@ -118,6 +118,7 @@ def test_system_exit_mid_feed_is_rolled_back_before_it_goes_on(cl, inst, monkeyp
     assert files(inst) == before_files and pending(inst) == []
 
 
+@pytest.mark.file_engine(reason="the journal's roll-back of a dead writer: SQL has no journal (the database drops a dead transaction)")
 def test_dead_writers_feed_is_rolled_back_by_the_next_reader(cl, inst, monkeypatch, dying):
     first, second = first_and_second()
     cl.request("PUT", URL, first, user="jdoe")
@@ -133,6 +134,7 @@ def test_dead_writers_feed_is_rolled_back_by_the_next_reader(cl, inst, monkeypat
     assert stored_texts(inst) == before_texts
 
 
+@pytest.mark.file_engine(reason="the journal's roll-back of a dead writer: SQL has no journal (the database drops a dead transaction)")
 def test_startup_recovers_every_calendar(cl, inst, monkeypatch, dying):
     first, second = first_and_second()
     cl.request("PUT", URL, first, user="jdoe")
@@ -146,6 +148,7 @@ def test_startup_recovers_every_calendar(cl, inst, monkeypatch, dying):
     assert inst.store.recover() == 0
 
 
+@pytest.mark.file_engine(reason="the journal's roll-back of a dead writer: SQL has no journal (the database drops a dead transaction)")
 def test_next_put_recovers_first(cl, inst, monkeypatch, dying):
     first, second = first_and_second()
     cl.request("PUT", URL, first, user="jdoe")
@@ -161,6 +164,7 @@ def test_next_put_recovers_first(cl, inst, monkeypatch, dying):
     assert stored(inst) == before
 
 
+@pytest.mark.file_engine(reason="the journal's roll-back of a dead writer: SQL has no journal (the database drops a dead transaction)")
 def test_crash_during_deletions_restores_deleted(cl, inst, monkeypatch, dying):
     inst.registry.update_settings(PATH, feed_allow_mass_delete=True)
     cl.request("PUT", URL, feed(*(event(u) for u in "abcdef")), user="jdoe")
@@ -173,6 +177,7 @@ def test_crash_during_deletions_restores_deleted(cl, inst, monkeypatch, dying):
     assert stored_texts(inst) == before_texts
 
 
+@pytest.mark.file_engine(reason="the journal's roll-back of a dead writer: SQL has no journal (the database drops a dead transaction)")
 def test_rollback_leaves_an_item_changed_since_alone(inst):
     # Only an item still exactly as the batch wrote it is restored (storage.roll_back).
     from radicale_wcap.storage.journal import Entry

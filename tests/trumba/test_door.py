@@ -31,6 +31,7 @@ def put(cl, body, query="", user="jdoe", **kw):
     return cl.request("PUT", URL + query, body, user=user, **kw)
 
 
+@pytest.mark.file_engine(reason="compares the item files' mtimes")
 @pytest.mark.parametrize("name", ["trumba.ics", "outlook.ics"])
 def test_real_world_feed_imports_and_reimports_unchanged(cl, inst, name):
     body = (FEEDS / name).read_bytes()

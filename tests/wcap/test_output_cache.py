@@ -97,6 +97,8 @@ def test_an_edited_item_is_answered_anew(world):
     assert after == fetch(world, "text/calendar", lightning, WEEK, cached=False)
 
 
+@pytest.mark.file_engine(reason="another process changes the directory through sqlite3 "
+                                  "at the embedded database's path")
 def test_a_new_mail_address_changes_attendee_calids(world):
     """X-S1CS-CALID comes from the directory: a user added or re-addressed, here
     from another process (the CLI), must show in the next answer."""

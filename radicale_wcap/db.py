@@ -63,7 +63,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from radicale_wcap.db_schema import Schema, migrate, shown, url_for  # noqa: F401
+from radicale_wcap.db_schema import (  # noqa: F401
+    Schema, migrate, prepare_sqlite, shown, url_for)
 from radicale_wcap.db_statements import (  # noqa: F401 (the API callers import from here)
     Params, Result, Row, Transaction, is_disk_full, retryable)
 
@@ -124,9 +125,7 @@ class Database:
         def _connect(dbapi_connection, _record) -> None:
             # The recipe: pysqlite's own BEGIN (deferred, before DML only) is off.
             dbapi_connection.isolation_level = None
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
-            dbapi_connection.execute("PRAGMA synchronous=%s" % pragmas["synchronous"])
-            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+            prepare_sqlite(dbapi_connection, pragmas["synchronous"])
 
         @event.listens_for(engine, "begin")
         def _begin(connection) -> None:

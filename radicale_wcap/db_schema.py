@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,6 +24,30 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 EMBEDDED = "wcap.sqlite"
+
+# How long a new connection keeps asking for WAL mode while another one holds the file.
+WAL_WAIT_SECONDS = 30.0
+
+
+def prepare_sqlite(connection, synchronous: str) -> None:
+    """A new sqlite3 connection set up as every one of ours is: WAL, ``synchronous``,
+    foreign keys.
+
+    WAL mode is a property of the file, so it is only asked for while the file is not in
+    it yet. Switching needs the file to itself, and SQLite answers "database is locked"
+    at once, without its busy timeout, when another connection is in a transaction: that
+    happened to threads and processes opening a new store together, so the switch is
+    retried until ``WAL_WAIT_SECONDS`` have passed."""
+    deadline = time.monotonic() + WAL_WAIT_SECONDS
+    while connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    connection.execute("PRAGMA synchronous=%s" % synchronous)
+    connection.execute("PRAGMA foreign_keys=ON")
 
 
 def url_for(setting: str, folder: str) -> str:

@@ -21,6 +21,7 @@ import time
 from typing import Callable, Dict, Iterator, Sequence
 
 from radicale_wcap.db import BOOKKEEPING_PAUSE
+from radicale_wcap.db_schema import prepare_sqlite
 
 logger = logging.getLogger("radicale.wcap.db")
 
@@ -50,9 +51,7 @@ class SQLiteFile:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                      check_same_thread=True)
         connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=%s" % self.synchronous)
-        connection.execute("PRAGMA foreign_keys=ON")
+        prepare_sqlite(connection, self.synchronous)
         return connection
 
     @property

@@ -67,7 +67,12 @@ class BatchFailed(Exception):
     """The batch was rolled back; ``__cause__`` says why."""
 
 
-class Batch:
+class Planned:
+    """What both engines' batches share: the calendars they hold, and the queue of
+    puts and deletes the caller plans before ``commit``. An engine says where an
+    item with a UID is stored (``_stored_href``) and what a new one is named
+    (``_new_href``); the locking and the writing are its own."""
+
     def __init__(self, storage, paths: Iterable[str], user: str = "",
                  request: str = "batch", on_behalf: bool = False) -> None:
         self.storage = storage
@@ -81,25 +86,6 @@ class Batch:
         self._taken: Dict[str, Set[str]] = {}
         self._last: Dict[tuple, Write] = {}   # (path, uid) -> the last write queued
         self._stack = contextlib.ExitStack()
-
-    # -- locking
-    def __enter__(self) -> "Batch":
-        stack = self._stack
-        try:
-            stack.enter_context(self.storage.acquire_lock("r", self.user))
-            stack.enter_context(self.storage.calendar_lock(self.paths, EXCLUSIVE))
-            for path in self.paths:
-                # What a killed batch left (its temporary files) goes before this one.
-                self.storage.tidy_calendar(path)
-            stack.enter_context(privacy_hooks.acting(self.request, self.user,
-                                                     self.on_behalf))
-        except BaseException:
-            stack.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stack.close()
 
     def calendar(self, path: str):
         """The calendar collection at ``path`` (None when there is none); locked."""
@@ -119,8 +105,8 @@ class Batch:
             queued = self._last.get((collection.key, item.uid))
             href = queued.href if queued is not None else None
         if href is None:
-            row = collection.index().by_uid(collection.key, item.uid)
-            href = row.href if row is not None else self._new_href(collection, item.uid)
+            href = (self._stored_href(collection, item.uid)
+                    or self._new_href(collection, item.uid))
         # Refused now, before anything is written, rather than by the upload's own check.
         privacy_hooks.refuse_change(self.storage.configuration, collection, href)
         self._taken.setdefault(collection.key, set()).add(href)
@@ -136,10 +122,9 @@ class Batch:
                 return False
             href = queued.href
         else:
-            row = collection.index().by_uid(collection.key, uid)
-            if row is None:
+            href = self._stored_href(collection, uid)
+            if href is None:
                 return False
-            href = row.href
         privacy_hooks.refuse_change(self.storage.configuration, collection, href)
         self._queue(Write(collection.key, uid, href, None))
         return True
@@ -153,6 +138,37 @@ class Batch:
         if collection is None:
             raise ValueError("no calendar at %s" % path)
         return collection
+
+    def _stored_href(self, collection, uid: str) -> Optional[str]:
+        raise NotImplementedError
+
+    def _new_href(self, collection, uid: str) -> str:
+        raise NotImplementedError
+
+
+class Batch(Planned):
+    # -- locking
+    def __enter__(self) -> "Batch":
+        stack = self._stack
+        try:
+            stack.enter_context(self.storage.acquire_lock("r", self.user))
+            stack.enter_context(self.storage.calendar_lock(self.paths, EXCLUSIVE))
+            for path in self.paths:
+                # What a killed batch left (its temporary files) goes before this one.
+                self.storage.tidy_calendar(path)
+            stack.enter_context(privacy_hooks.acting(self.request, self.user,
+                                                     self.on_behalf))
+        except BaseException:
+            stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def _stored_href(self, collection, uid: str) -> Optional[str]:
+        row = collection.index().by_uid(collection.key, uid)
+        return row.href if row is not None else None
 
     def _new_href(self, collection, uid: str) -> str:
         folder = radicale_compat.collection_folder(collection)

@@ -33,7 +33,7 @@ from radicale_wcap.storage.index_schema import INDEX_MIGRATIONS, INDEX_VERSION
 # The names other modules know from here (the SQL engine's index among them).
 from radicale_wcap.storage.index_rows import (
     HORIZON_MAX, INSTANCE_SHORT_SPAN, SHORT_SPAN, TS_MAX, TS_MIN, IndexedItem, ItemRows,
-    Limits, alarm_triggers, instances, rows_for)
+    Limits, RangeQueries, alarm_triggers, instances, rows_for)
 
 logger = logging.getLogger("radicale.wcap.index")
 
@@ -47,7 +47,7 @@ __all__ = ["HORIZON_MAX", "INDEX_MIGRATIONS", "INDEX_VERSION", "INSTANCE_SHORT_S
 RACY_NS = 100_000_000
 
 
-class ItemIndex:
+class ItemIndex(RangeQueries):
     def __init__(self, db, limits: Limits) -> None:
         self.db = db
         self.limits = limits
@@ -192,19 +192,6 @@ class ItemIndex:
         row = self.db.query_one("SELECT * FROM items WHERE path = ? AND href = ?",
                                 (path, href))
         return self._row(row) if row else None
-
-    def hrefs_in_range(self, path: str, start: int, end: int,
-                       component: Optional[str] = None,
-                       collection=None) -> List[str]:
-        """Hrefs of items with something in [start, end); hostile items left out.
-
-        With ``collection``, recurring items not indexed that far are indexed up to
-        ``end`` first (`range_candidates`), and asked again, so that a series with no
-        instance in the range (a yearly rule, years ahead) is not answered."""
-        found = self.range_candidates(path, start, end, component, collection)
-        if collection is not None and end < TS_MAX and not all(c for _, c in found):
-            found = self.range_candidates(path, start, end, component, None)
-        return [href for href, _ in found]
 
     def range_candidates(self, path: str, start: int, end: int,
                          component: Optional[str] = None,

@@ -71,6 +71,22 @@ class ItemRows:
     alarms: List[int] = field(default_factory=list)
 
 
+class RangeQueries:
+    """The range query both indexes answer alike, on their own ``range_candidates``."""
+
+    def hrefs_in_range(self, path: str, start: int, end: int,
+                       component: Optional[str] = None, collection=None) -> List[str]:
+        """Hrefs of items with something in [start, end); hostile items left out.
+
+        With ``collection``, recurring items not indexed that far are indexed up to
+        ``end`` first (`range_candidates`), and asked again, so that a series with no
+        instance in the range (a yearly rule, years ahead) is not answered."""
+        found = self.range_candidates(path, start, end, component, collection)
+        if collection is not None and end < TS_MAX and not all(c for _, c in found):
+            found = self.range_candidates(path, start, end, component, None)
+        return [href for href, _ in found]
+
+
 def is_recurring(text: str) -> bool:
     return ("\nRRULE" in text or "\nRDATE" in text or "\nRECURRENCE-ID" in text
             or "\nEXRULE" in text)

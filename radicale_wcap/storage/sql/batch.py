@@ -10,12 +10,8 @@ calendar as it was, on every host; readers elsewhere see before or after, never 
 
 from __future__ import annotations
 
-import contextlib
-from typing import Callable, Dict, Iterable, List, Optional, Set
+from typing import Callable, Dict, List, Optional
 
-from radicale import item as radicale_item
-
-from radicale_wcap.calid import normalize_path
 from radicale_wcap.storage import privacy as privacy_hooks
 from radicale_wcap.storage import batch as file_batch
 from radicale_wcap.storage.batch import Write, href_for_uid
@@ -23,21 +19,10 @@ from radicale_wcap.storage.batch import Write, href_for_uid
 from .index import SqlIndex
 
 
-class SqlBatch:
-    def __init__(self, storage, paths: Iterable[str], user: str = "",
-                 request: str = "batch", on_behalf: bool = False) -> None:
-        self.storage = storage
-        self.paths = sorted({normalize_path(p) for p in paths})
-        self.user = user or ""
-        self.request = request
-        self.on_behalf = on_behalf
-        self.writes: List[Write] = []
-        self.committed = False
-        self._collections: Dict[str, object] = {}
-        self._taken: Dict[str, Set[str]] = {}
-        self._last: Dict[tuple, Write] = {}
+class SqlBatch(file_batch.Planned):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self._rows: Dict[str, tuple] = {}
-        self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "SqlBatch":
         try:
@@ -57,50 +42,13 @@ class SqlBatch:
     def _index(self) -> SqlIndex:
         return self.storage._svc.index
 
-    def calendar(self, path: str):
-        path = normalize_path(path)
-        if path not in self.paths:
-            raise ValueError("%s is not locked by this batch" % path)
-        if path not in self._collections:
-            self._collections[path] = self.storage.calendar_at(path)
-        return self._collections[path]
+    def _stored_href(self, collection, uid: str) -> Optional[str]:
+        return self._known(collection.key)[0].get(uid)
 
-    def _existing(self, path: str):
-        collection = self.calendar(path)
-        if collection is None:
-            raise ValueError("no calendar at %s" % path)
-        return collection
-
-    def put(self, path: str, item: radicale_item.Item, href: Optional[str] = None) -> str:
-        collection = self._existing(path)
+    def _new_href(self, collection, uid: str) -> str:
         key = collection.key
-        if href is None:
-            queued = self._last.get((key, item.uid))
-            href = queued.href if queued is not None else None
-        if href is None:
-            by_uid, hrefs = self._known(key)
-            href = by_uid.get(item.uid) or href_for_uid(
-                item.uid, lambda h: h in self._taken.get(key, ()) or h in hrefs)
-        privacy_hooks.refuse_change(self.storage.configuration, collection, href)
-        self._taken.setdefault(key, set()).add(href)
-        self._queue(Write(key, item.uid, href, item))
-        return href
-
-    def delete(self, path: str, uid: str) -> bool:
-        collection = self._existing(path)
-        key = collection.key
-        queued = self._last.get((key, uid))
-        if queued is not None:
-            if queued.item is None:
-                return False
-            href = queued.href
-        else:
-            href = self._known(key)[0].get(uid)
-            if href is None:
-                return False
-        privacy_hooks.refuse_change(self.storage.configuration, collection, href)
-        self._queue(Write(key, uid, href, None))
-        return True
+        hrefs = self._known(key)[1]
+        return href_for_uid(uid, lambda h: h in self._taken.get(key, ()) or h in hrefs)
 
     def _known(self, key: str):
         """UID -> href and the hrefs of a calendar, read once per batch (under its lock,
@@ -109,10 +57,6 @@ class SqlBatch:
             rows = self._index.all(key)
             self._rows[key] = ({r.uid: r.href for r in rows}, {r.href for r in rows})
         return self._rows[key]
-
-    def _queue(self, write: Write) -> None:
-        self.writes.append(write)
-        self._last[(write.path, write.uid)] = write
 
     def commit(self, on_commit: Optional[Callable[[object], None]] = None) -> List[Write]:
         """Write everything queued into the open transaction; it commits when the

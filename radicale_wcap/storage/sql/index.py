@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from radicale_wcap import icalparse
 from radicale_wcap.storage.index_rows import (INSTANCE_SHORT_SPAN, SHORT_SPAN, TS_MAX,
-                                              IndexedItem, Limits, rows_for)
+                                              IndexedItem, Limits, RangeQueries, rows_for)
 from radicale_wcap.storage.index_rows import instances as expand_instances
 
 from .engine import SqlEngine
@@ -43,7 +43,7 @@ ROW_COLUMNS = (items.c.href, items.c.uid, items.c.component, items.c.start, item
                items.c.recurring, items.c.etag, items.c.modified, items.c.hostile)
 
 
-class SqlIndex:
+class SqlIndex(RangeQueries):
     def __init__(self, engine: SqlEngine, limits: Limits) -> None:
         self.engine = engine
         self.limits = limits
@@ -121,13 +121,6 @@ class SqlIndex:
         rows = self.engine.execute(select(*ROW_COLUMNS).where(
             items.c.path == path, items.c.href == href))
         return _row(rows[0]) if rows else None
-
-    def hrefs_in_range(self, path: str, start: int, end: int,
-                       component: Optional[str] = None, collection=None) -> List[str]:
-        found = self.range_candidates(path, start, end, component, collection)
-        if collection is not None and end < TS_MAX and not all(c for _, c in found):
-            found = self.range_candidates(path, start, end, component, None)
-        return [href for href, _ in found]
 
     def range_candidates(self, path: str, start: int, end: int,
                          component: Optional[str] = None,
